@@ -1,0 +1,97 @@
+"""Builds the web application: engine, error mapping, limits, metrics and the routers."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from zhiyan.channels import http_api
+from zhiyan.config import Settings
+from zhiyan.engine.base import Engine
+from zhiyan.engine.errors import EngineError, QueueFullError
+from zhiyan.engine.factory import build_engine
+from zhiyan.metrics import Metrics
+
+
+def error_body(message: str, error_type: str, code: str | None = None,
+               param: str | None = None) -> dict[str, Any]:
+    """The OpenAI error shape, so OpenAI clients raise their usual exceptions."""
+    return {"error": {"message": message, "type": error_type, "param": param, "code": code}}
+
+
+def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
+    """The application. The engine is built now, not lazily: a missing or corrupt model
+    must stop the server before it accepts a single request."""
+    engine = engine or build_engine(settings.engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.close()
+
+    app = FastAPI(title="zhiyan", version="0.1.0", lifespan=lifespan)
+    metrics = Metrics()
+    metrics.in_flight.set_function(lambda: float(getattr(engine, "in_flight", 0)))
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.metrics = metrics
+
+    @app.exception_handler(EngineError)
+    async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
+        headers = {}
+        if isinstance(exc, QueueFullError):
+            headers["Retry-After"] = str(exc.retry_after)
+        return JSONResponse(error_body(str(exc), exc.error_type), exc.status_code, headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return JSONResponse(
+                error_body("the request body is not valid JSON", "invalid_request_error"), 400
+            )
+        problems = []
+        for e in errors:
+            where = ".".join(str(p) for p in e.get("loc", ()) if p != "body")
+            problems.append(f"{where}: {e.get('msg')}" if where else str(e.get("msg")))
+        param = ".".join(str(p) for p in errors[0].get("loc", ())[1:]) if errors else ""
+        return JSONResponse(
+            error_body("invalid request: " + "; ".join(problems), "invalid_request_error",
+                       param=param or None),
+            400,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        error_type = "not_found_error" if exc.status_code == 404 else "invalid_request_error"
+        return JSONResponse(error_body(str(exc.detail), error_type), exc.status_code,
+                            getattr(exc, "headers", None))
+
+    max_body = settings.server.max_body_bytes
+
+    @app.middleware("http")
+    async def limits_and_metrics(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > max_body:
+            return JSONResponse(
+                error_body(f"request body over {max_body} bytes", "invalid_request_error"), 413
+            )
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
+        metrics.latency.labels(path).observe(time.perf_counter() - started)
+        return response
+
+    app.include_router(http_api.router)
+    return app

@@ -1,0 +1,1 @@
+"""Channel adapters: each translates one wire format into a turn and back."""

@@ -1,0 +1,255 @@
+"""llama.cpp in this process, through the prebuilt `xllamacpp` wheel.
+
+xllamacpp runs llama.cpp's own server loop (continuous batching over `parallel` slots,
+prompt-prefix cache) on a C++ thread; each request is a blocking call that streams chunks
+to a Python callback. We run those calls on a dedicated thread pool and hand chunks to the
+event loop, so the async server never blocks. Returning True from the callback tells
+llama.cpp to stop, which is how a client that hangs up frees its slot at once.
+
+Tokenizing and chat-template rendering are not exposed as Python calls by xllamacpp; its
+server also listens on a private 127.0.0.1 port, and we use its /tokenize and
+/apply-template there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import xllamacpp
+
+from zhiyan.engine.base import ChatChunk, ChatRequest, Engine, Message, Usage
+from zhiyan.engine.errors import (
+    BadRequestError,
+    ContextOverflowError,
+    EngineError,
+    ModelError,
+    QueueFullError,
+)
+
+log = logging.getLogger(__name__)
+
+_DONE = object()
+
+
+class LlamaCppEngine(Engine):
+    def __init__(
+        self,
+        model_path: Path,
+        *,
+        model_id: str = "zhiyan",
+        context_size: int = 4096,
+        parallel: int = 4,
+        threads: int = 2,
+        max_waiting: int = 16,
+    ) -> None:
+        self.model_id = model_id
+        self.context_size = context_size
+        self.parallel = parallel
+        self.max_waiting = max_waiting
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(
+            max_workers=parallel + max_waiting, thread_name_prefix="llamacpp"
+        )
+        params = xllamacpp.CommonParams()
+        params.model.path = str(model_path)
+        # Each slot gets its own `context_size` window (kv not unified), so the limit a
+        # request sees does not depend on what other requests are doing.
+        params.n_ctx = context_size * parallel
+        params.n_parallel = parallel
+        params.kv_unified = False
+        params.cont_batching = True
+        params.cache_prompt = True
+        params.n_cache_reuse = 256
+        params.cpuparams.n_threads = threads
+        params.cpuparams_batch.n_threads = threads
+        params.endpoint_metrics = True
+        params.warmup = False
+        try:
+            self._server = xllamacpp.Server(params)
+        except Exception as exc:  # llama.cpp reports a bad file as a generic error
+            raise ModelError(f"llama.cpp could not load {model_path}: {exc}") from exc
+        self._http = httpx.AsyncClient(base_url=self._server.listening_address, timeout=60)
+
+    # -- admission -------------------------------------------------------------------
+
+    @property
+    def in_flight(self) -> int:
+        return self._in_flight
+
+    @contextlib.contextmanager
+    def _admit(self):  # type: ignore[no-untyped-def]
+        """Bounded admission: `parallel` running plus `max_waiting` queued, no more."""
+        with self._lock:
+            if self._in_flight >= self.parallel + self.max_waiting:
+                raise QueueFullError(self._in_flight - self.parallel, retry_after=2)
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._in_flight -= 1
+
+    # -- chat ------------------------------------------------------------------------
+
+    def _payload(self, request: ChatRequest, stream: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "messages": [m.model_dump() for m in request.messages],
+            "temperature": request.temperature,
+            "top_p": request.top_p,
+            "stream": stream,
+        }
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+        if request.max_tokens is not None:
+            body["max_tokens"] = request.max_tokens
+        if request.stop:
+            body["stop"] = request.stop
+        if request.seed is not None:
+            body["seed"] = request.seed
+        if request.grammar:
+            body["grammar"] = request.grammar
+        return body
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        prompt_tokens = await self.count_tokens(request.messages)
+        needed = prompt_tokens + (request.max_tokens or 1)
+        if needed > self.context_size:
+            raise ContextOverflowError(prompt_tokens, self.context_size)
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def on_chunk(data: dict[str, Any]) -> bool:
+            loop.call_soon_threadsafe(queue.put_nowait, data)
+            return cancelled.is_set()
+
+        def run() -> None:
+            try:
+                self._server.handle_chat_completions(self._payload(request, True), on_chunk)
+            finally:
+                loop.call_soon_threadsafe(queue.put_nowait, _DONE)
+
+        with self._admit():
+            future = loop.run_in_executor(self._pool, run)
+            finish: str | None = None
+            usage: Usage | None = None
+            try:
+                while (item := await queue.get()) is not _DONE:
+                    _raise_if_error(item)
+                    if item.get("usage"):
+                        u = item["usage"]
+                        usage = Usage(
+                            prompt_tokens=u.get("prompt_tokens", 0),
+                            completion_tokens=u.get("completion_tokens", 0),
+                        )
+                    for choice in item.get("choices") or []:
+                        delta = (choice.get("delta") or {}).get("content") or ""
+                        finish = choice.get("finish_reason") or finish
+                        if delta:
+                            yield ChatChunk(delta=delta)
+                yield ChatChunk(
+                    finish_reason="length" if finish == "length" else "stop",
+                    usage=usage or Usage(prompt_tokens=prompt_tokens),
+                )
+            finally:
+                # Reached on normal end, on error, and when the consumer closes us early
+                # (client disconnected): the next callback returns True and the slot frees.
+                cancelled.set()
+                await asyncio.shield(future)
+
+    # -- tokens and scoring ----------------------------------------------------------
+
+    async def _tokenize(self, text: str) -> list[int]:
+        response = await self._http.post("/tokenize", json={"content": text})
+        response.raise_for_status()
+        return list(response.json()["tokens"])
+
+    async def count_tokens(self, messages: list[Message]) -> int:
+        response = await self._http.post(
+            "/apply-template", json={"messages": [m.model_dump() for m in messages]}
+        )
+        response.raise_for_status()
+        return len(await self._tokenize(response.json()["prompt"]))
+
+    async def score_choices(self, prompt: str, choices: list[str]) -> list[float]:
+        """Sum of log-probabilities of each choice's own tokens after `prompt`.
+
+        Each choice is forced token by token with a token-id grammar and `n_probs`, so the
+        logprob reported is the model's raw probability of exactly that token. The prompt
+        is a shared prefix: llama.cpp's prompt cache evaluates it once, and the choices run
+        concurrently in the parallel slots.
+        """
+        if not choices:
+            raise BadRequestError("score_choices needs at least one choice")
+        prompt_ids = await self._tokenize(prompt)
+        token_lists = [await self._tokenize(c) for c in choices]
+        longest = len(prompt_ids) + max(len(t) for t in token_lists)
+        if longest > self.context_size:
+            raise ContextOverflowError(longest, self.context_size)
+        loop = asyncio.get_running_loop()
+
+        def score(tokens: list[int]) -> float:
+            if not tokens:
+                return 0.0
+            grammar = "root ::= " + " ".join(f"<[{t}]>" for t in tokens)
+            result = self._server.handle_completions(
+                {
+                    "prompt": prompt_ids,
+                    "max_tokens": len(tokens),
+                    "n_probs": 1,
+                    "temperature": 0.0,
+                    "grammar": grammar,
+                    "cache_prompt": True,
+                }
+            )
+            _raise_if_error(result)
+            content = result["choices"][0]["logprobs"]["content"]
+            return float(sum(step["logprob"] for step in content))
+
+        with self._admit():
+            return list(
+                await asyncio.gather(
+                    *(loop.run_in_executor(self._pool, score, t) for t in token_lists)
+                )
+            )
+
+    # -- health and shutdown ---------------------------------------------------------
+
+    def llama_metrics(self) -> str:
+        return str(self._server.handle_metrics())
+
+    async def health(self) -> dict[str, object]:
+        return {
+            "model": self.model_id,
+            "context_size": self.context_size,
+            "parallel": self.parallel,
+            "in_flight": self._in_flight,
+        }
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        del self._server
+
+
+def _raise_if_error(item: dict[str, Any]) -> None:
+    error = item.get("error") if isinstance(item.get("error"), dict) else None
+    if error is None and "code" in item and "message" in item and "choices" not in item:
+        error = item
+    if error is None:
+        return
+    if error.get("type") == "exceed_context_size_error":
+        raise ContextOverflowError(int(error.get("n_prompt_tokens", 0)), int(error.get("n_ctx", 0)))
+    exc = EngineError(str(error.get("message", error)))
+    if int(error.get("code", 500)) == 400:
+        exc = BadRequestError(str(error.get("message")))
+    raise exc
