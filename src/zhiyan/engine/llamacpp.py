@@ -77,7 +77,9 @@ class LlamaCppEngine(Engine):
             self._server = xllamacpp.Server(params)
         except Exception as exc:  # llama.cpp reports a bad file as a generic error
             raise ModelError(f"llama.cpp could not load {model_path}: {exc}") from exc
-        self._http = httpx.AsyncClient(base_url=self._server.listening_address, timeout=60)
+        # A thread-safe sync client used from worker threads: the engine then belongs to no
+        # particular event loop and can be shared (tests reuse one across many loops).
+        self._http = httpx.Client(base_url=self._server.listening_address, timeout=60)
 
     # -- admission -------------------------------------------------------------------
 
@@ -168,17 +170,23 @@ class LlamaCppEngine(Engine):
 
     # -- tokens and scoring ----------------------------------------------------------
 
-    async def _tokenize(self, text: str) -> list[int]:
-        response = await self._http.post("/tokenize", json={"content": text})
+    def _tokenize_sync(self, text: str) -> list[int]:
+        response = self._http.post("/tokenize", json={"content": text})
         response.raise_for_status()
         return list(response.json()["tokens"])
 
-    async def count_tokens(self, messages: list[Message]) -> int:
-        response = await self._http.post(
+    def _count_sync(self, messages: list[Message]) -> int:
+        response = self._http.post(
             "/apply-template", json={"messages": [m.model_dump() for m in messages]}
         )
         response.raise_for_status()
-        return len(await self._tokenize(response.json()["prompt"]))
+        return len(self._tokenize_sync(response.json()["prompt"]))
+
+    async def _tokenize(self, text: str) -> list[int]:
+        return await asyncio.to_thread(self._tokenize_sync, text)
+
+    async def count_tokens(self, messages: list[Message]) -> int:
+        return await asyncio.to_thread(self._count_sync, messages)
 
     async def score_choices(self, prompt: str, choices: list[str]) -> list[float]:
         """Sum of log-probabilities of each choice's own tokens after `prompt`.
@@ -236,7 +244,7 @@ class LlamaCppEngine(Engine):
         }
 
     async def close(self) -> None:
-        await self._http.aclose()
+        self._http.close()
         self._pool.shutdown(wait=True, cancel_futures=True)
         del self._server
 
