@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from zhiyan.assistant.turn import Assistant
 from zhiyan.channels import http_api
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
@@ -42,6 +43,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.metrics = metrics
+    app.state.assistant = Assistant(engine, settings.engine.default_max_tokens)
 
     @app.exception_handler(EngineError)
     async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
@@ -94,4 +96,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return response
 
     app.include_router(http_api.router)
+    # Each part of zhiyan adds its router here, one line each:
     return app

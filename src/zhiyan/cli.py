@@ -21,6 +21,7 @@ app = typer.Typer(help="知言 zhiyan — a knowledge-grounded assistant for sma
                   no_args_is_help=True)
 model_app = typer.Typer(help="List, verify and locate models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
+# Each part of zhiyan adds its sub-command group here, one line each:
 
 console = Console()
 err = Console(stderr=True)

@@ -1,0 +1,1 @@
+"""The assistant: one turn pipeline that every channel calls."""
