@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from zhiyan.assistant.turn import Assistant
 from zhiyan.channels import http_api
+from zhiyan.channels.sms import api as sms_api
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError, QueueFullError
@@ -97,4 +98,5 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(http_api.router)
     # Each part of zhiyan adds its router here, one line each:
+    app.include_router(sms_api.router)
     return app

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
+from zhiyan.channels.sms.cli import sms_app
 from zhiyan.config import Settings, load_settings
 from zhiyan.engine import models
 from zhiyan.engine.base import ChatRequest, Engine, Message
@@ -22,6 +23,7 @@ app = typer.Typer(help="知言 zhiyan — a knowledge-grounded assistant for sma
 model_app = typer.Typer(help="List, verify and locate models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 # Each part of zhiyan adds its sub-command group here, one line each:
+app.add_typer(sms_app, name="sms")
 
 console = Console()
 err = Console(stderr=True)
