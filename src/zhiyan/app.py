@@ -11,9 +11,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.gzip import GZipMiddleware
 
+from zhiyan.assistant.router import knowledge_provider
 from zhiyan.assistant.turn import Assistant
 from zhiyan.channels import http_api
+from zhiyan.channels import web as web_channel
 from zhiyan.channels.sms import api as sms_api
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
@@ -44,7 +47,8 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.metrics = metrics
-    app.state.assistant = Assistant(engine, settings.engine.default_max_tokens)
+    app.state.assistant = Assistant(engine, settings, settings.storage.database,
+                                    knowledge_provider(app))
 
     @app.exception_handler(EngineError)
     async def engine_error(request: Request, exc: EngineError) -> JSONResponse:
@@ -98,5 +102,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(http_api.router)
     # Each part of zhiyan adds its router here, one line each:
+    app.include_router(web_channel.router)
     app.include_router(sms_api.router)
+    app.add_middleware(GZipMiddleware, minimum_size=500)  # web pages on slow links
     return app
