@@ -34,6 +34,11 @@ if [[ " ${need[*]-} " == *" kannel"* ]] && [ "$(id -u)" -eq 0 ]; then
 fi
 # --- end sms and ussd ---
 
+# --- web: Chromium, driven headless by the browser tests (Playwright, never a downloaded browser) ---
+add_if_missing chromium
+add_if_missing chromium-driver
+# --- end web ---
+
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
