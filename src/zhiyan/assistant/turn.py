@@ -2,15 +2,33 @@
 
 A channel adapter builds a `Turn` from its wire format, calls `Assistant.respond` (or
 `Assistant.stream`), and renders the `Reply`. It never sees models, retrieval or policy.
+
+The pipeline: detect language → commands → input policy → route (idiom, knowledge, small
+talk) → retrieve → prompt within the context budget → generate (output policy checked as
+the answer streams) → check the answer's language → shape for the channel → remember.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import re
+import sqlite3
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from pathlib import Path
+from typing import Any, Literal
 
-from zhiyan.engine.base import ChatRequest, Engine, Message
+from pydantic import BaseModel, Field
+
+from zhiyan.assistant import language, router
+from zhiyan.assistant.memory import Memory, fit_history, get_lang_pref, set_lang_pref
+from zhiyan.assistant.policy import Policy, PolicySettings
+from zhiyan.assistant.prompts import Passage, fit_passages
+from zhiyan.assistant.shape import shape, shorten
+from zhiyan.config import Settings
+from zhiyan.engine.base import ChatRequest, Engine, Message, Usage
+from zhiyan.engine.errors import EngineError, QueueFullError
+from zhiyan.i18n import LANGUAGES, t
+from zhiyan.storage.db import open_database
 
 Channel = Literal["http", "web", "sms", "ussd", "cli"]
 
@@ -31,6 +49,12 @@ class Turn:
     markdown: bool = False
     #: earlier messages when the channel keeps history itself (the OpenAI API does)
     history: list[Message] = field(default_factory=list)
+    #: generation options a channel may pass through (the OpenAI API does); None: defaults
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
 
 
 @dataclass
@@ -49,49 +73,331 @@ class Reply:
     text: str
     lang: str = "und"
     citations: list[Citation] = field(default_factory=list)
-    #: "answer", "knowledge", "idiom", "command", "refusal", "error" …
+    #: "answer", "knowledge", "idiom", "command", "refusal", "error", "dont_know" …
     kind: str = "answer"
     #: the policy rule that fired, when one did
     policy_rule: str | None = None
     finish_reason: str = "stop"
+    #: tokens the engine used for this turn, when it was asked
+    usage: Usage | None = None
 
 
 @dataclass
 class ReplyEvent:
-    """A piece of a streamed reply; the final event carries the whole Reply."""
+    """A piece of a streamed reply; the final event carries the whole Reply.
+
+    The first event of a generated answer is an empty delta sent once the engine has
+    started: errors (a full queue, an overlong prompt) are raised before it."""
 
     delta: str = ""
     reply: Reply | None = None
 
 
+class AssistantSettings(BaseModel):
+    """The `[assistant]` table of zhiyan.toml."""
+
+    #: languages the model writes poorly: answers there come from retrieved text in that
+    #: language, or from a model answer checked to be in that language, or an honest
+    #: "I can't" in it (measured for the 1.5B default model: weak in sw, ha, am, yo)
+    weak_languages: list[str] = Field(default_factory=lambda: ["sw", "ha", "am", "yo"])
+    #: language when neither the user, their preference nor detection says one
+    default_lang: str = "en"
+    #: tokens of conversation memory in a prompt; older turns are summarized
+    memory_tokens: int = Field(default=1024, ge=64)
+    summary_tokens: int = Field(default=160, ge=16)
+    #: passages retrieved per question, and the least share of the question's words a
+    #: passage must contain to count as relevant
+    knowledge_k: int = Field(default=4, ge=1, le=20)
+    min_coverage: float = Field(default=0.34, ge=0.0, le=1.0)
+    #: "rules" (cheap, predictable) or "model" (grammar-constrained classification)
+    router: Literal["rules", "model"] = "rules"
+    #: say so when an answer comes from the model and not from the sources
+    note_unsourced: bool = True
+    #: characters held back while streaming so the output policy sees a phrase whole
+    holdback_chars: int = Field(default=32, ge=0)
+    temperature: float = Field(default=0.3, ge=0.0, le=2.0)
+
+
+#: answers shorter than this are not checked for their language (too little text)
+_LANG_CHECK_MIN_CHARS = 24
+_CITE = re.compile(r"\[(\d{1,2})\]")
+#: languages close enough that an answer in one serves a reader of the other
+_COMPATIBLE = {frozenset({"ms", "id"})}
+
+
+@dataclass
+class _Plan:
+    """What the pipeline decided before generating."""
+
+    lang: str
+    kind: str
+    passages: list[Passage]
+    messages: list[Message]
+    max_tokens: int
+    buffered: bool
+    weak: bool
+    unsourced: bool
+
+
+def _kb_provider(knowledge: Any) -> Callable[[], Any]:
+    if callable(knowledge) and not hasattr(knowledge, "search"):
+        return knowledge  # type: ignore[no-any-return]
+    return lambda: knowledge
+
+
 class Assistant:
-    """The turn pipeline.
+    """The turn pipeline."""
 
-    This first version sends the turn straight to the engine; the language, policy,
-    routing, knowledge and memory stages are added here and nowhere else.
-    """
-
-    def __init__(self, engine: Engine, default_max_tokens: int = 512) -> None:
+    def __init__(self, engine: Engine, settings: Settings | None = None,
+                 database: sqlite3.Connection | Path | str | None = None,
+                 knowledge: Any = None, *, default_max_tokens: int | None = None) -> None:
         self.engine = engine
-        self.default_max_tokens = default_max_tokens
+        settings = settings or Settings()
+        self.settings = settings.section("assistant", AssistantSettings)
+        self.default_max_tokens = default_max_tokens or settings.engine.default_max_tokens
+        if isinstance(database, sqlite3.Connection):
+            self.conn = database
+        else:
+            self.conn = open_database(database if database is not None else ":memory:")
+        self.policy = Policy(settings.section("policy", PolicySettings), self.conn)
+        self.memory = Memory(self.conn, engine, self.settings.memory_tokens,
+                             self.settings.summary_tokens)
+        self._knowledge = _kb_provider(knowledge)
 
-    async def stream(self, turn: Turn) -> AsyncIterator[ReplyEvent]:
-        messages = [*turn.history, Message(role="user", content=turn.text)]
-        parts: list[str] = []
-        finish = "stop"
-        async for chunk in self.engine.chat_stream(
-            ChatRequest(messages=messages, max_tokens=self.default_max_tokens, temperature=0.3)
-        ):
-            if chunk.delta:
-                parts.append(chunk.delta)
-                yield ReplyEvent(delta=chunk.delta)
-            finish = chunk.finish_reason or finish
-        yield ReplyEvent(reply=Reply(text="".join(parts), finish_reason=finish))
+    # -- entry points ---------------------------------------------------------------------
 
     async def respond(self, turn: Turn) -> Reply:
+        """The whole reply. An engine that is busy or failing gives a localized message."""
         reply: Reply | None = None
-        async for event in self.stream(turn):
-            if event.reply is not None:
-                reply = event.reply
+        try:
+            async for event in self.stream(turn):
+                if event.reply is not None:
+                    reply = event.reply
+        except QueueFullError as exc:
+            lang = self._lang_hint(turn)
+            return Reply(t("core.busy", lang, seconds=exc.retry_after), lang, kind="error")
+        except EngineError:
+            lang = self._lang_hint(turn)
+            return Reply(t("core.error", lang), lang, kind="error")
         assert reply is not None
         return reply
+
+    async def stream(self, turn: Turn) -> AsyncIterator[ReplyEvent]:
+        """The reply as it is made. Engine errors raise before the first event."""
+        early, plan = await self._prepare(turn)
+        if early is not None:
+            yield ReplyEvent(delta=early.text)
+            yield ReplyEvent(reply=early)
+            return
+        assert plan is not None
+        async for event in self._generate(turn, plan):
+            yield event
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def _lang_hint(self, turn: Turn) -> str:
+        if turn.lang and router.known_language(turn.lang):
+            return router.known_language(turn.lang) or self.settings.default_lang
+        pref = get_lang_pref(self.conn, turn.user_id)
+        if pref:
+            return pref
+        found = language.detect(turn.text[:500]).lang
+        return found if found in LANGUAGES else self.settings.default_lang
+
+    def _conversation(self, turn: Turn) -> str:
+        return turn.conversation_id or "default"
+
+    def _remembers(self, turn: Turn) -> bool:
+        """The OpenAI API is stateless by contract: its client sends the history."""
+        return turn.channel != "http" and not turn.history
+
+    async def _prepare(self, turn: Turn) -> tuple[Reply | None, _Plan | None]:
+        text = turn.text.strip()
+        lang = self._lang_hint(turn)
+        if not text:
+            return Reply(t("core.empty", lang), lang, kind="error"), None
+        if not any(ch.isalnum() for ch in text):
+            return Reply(t("core.emoji_only", lang), lang, kind="error"), None
+
+        command = router.parse_command(text, lang)
+        if command is not None:
+            return self._command(turn, command, lang), None
+
+        decision = self.policy.check_input(text, lang, user_id=turn.user_id,
+                                           channel=turn.channel)
+        if decision.refused:
+            kind = "error" if decision.rule == "max_input_chars" else "refusal"
+            return Reply(decision.message or t("core.refusal", lang), lang, kind=kind,
+                         policy_rule=decision.rule), None
+
+        kind, passages = await self._route(text, lang)
+        weak = lang in self.settings.weak_languages
+        if weak and passages and kind == "knowledge":
+            same_lang = [p for p in passages if p.lang == lang]
+            if same_lang:
+                return self._extractive(same_lang[0], lang), None
+
+        max_tokens = turn.max_tokens or self.default_max_tokens
+        if turn.max_chars:
+            max_tokens = min(max_tokens, max(16, turn.max_chars))
+        messages, passages = await self._prompt(turn, text, lang, passages, max_tokens)
+        unsourced = kind == "knowledge" and not passages and self.settings.note_unsourced
+        return None, _Plan(
+            lang=lang, kind=kind, passages=passages, messages=messages, max_tokens=max_tokens,
+            buffered=turn.max_chars is not None or not turn.markdown or weak, weak=weak,
+            unsourced=unsourced,
+        )
+
+    def _command(self, turn: Turn, command: router.Command, lang: str) -> Reply:
+        if command.name == "help":
+            return Reply(t("core.help", lang), lang, kind="command")
+        if command.name == "reset":
+            self.memory.reset(turn.user_id, self._conversation(turn))
+            return Reply(t("core.reset_done", lang), lang, kind="command")
+        chosen = router.known_language(command.arg)
+        if chosen is None:
+            return Reply(t("core.lang_unknown", lang, codes=", ".join(LANGUAGES)), lang,
+                         kind="command")
+        set_lang_pref(self.conn, turn.user_id, chosen)
+        return Reply(t("core.lang_set", chosen), chosen, kind="command")
+
+    async def _route(self, text: str, lang: str) -> tuple[str, list[Passage]]:
+        idiom = router.find_idiom(text)
+        if idiom is not None:
+            return "idiom", [router.idiom_passage(idiom)]
+        if router.is_smalltalk(text):
+            return "smalltalk", []
+        if self.settings.router == "model":
+            routed = await router.route_with_model(self.engine, text)
+            if routed == "smalltalk":
+                return "smalltalk", []
+        kb = self._knowledge()
+        passages = await router.search_knowledge(
+            kb, text, lang, self.settings.knowledge_k, self.settings.min_coverage)
+        for p in passages:
+            p.text = self.policy.clean_document(p.text, doc_id=p.doc_id)
+        return "knowledge", passages
+
+    async def _prompt(self, turn: Turn, text: str, lang: str, passages: list[Passage],
+                      max_tokens: int) -> tuple[list[Message], list[Passage]]:
+        budget = self.engine.context_size - max_tokens - 16
+        memory_budget = min(self.settings.memory_tokens, max(64, budget // 3))
+        app_instructions = "\n".join(m.content for m in turn.history if m.role == "system")
+        if turn.history:
+            history = await fit_history(
+                self.engine, [m for m in turn.history if m.role != "system"], memory_budget,
+                self.settings.summary_tokens)
+        elif self._remembers(turn):
+            history = await self.memory.context(turn.user_id, self._conversation(turn))
+        else:
+            history = []
+        # a summary of earlier turns is context, not a separate system message
+        summaries = [m.content for m in history if m.role == "system"]
+        history = [m for m in history if m.role != "system"]
+        user = Message(role="user", content=text)
+        used = await self.engine.count_tokens([*history, user])
+        system, kept = await fit_passages(
+            self.engine, lang, passages, budget - used,
+            "\n".join([app_instructions, *summaries]).strip())
+        return [Message(role="system", content=system), *history, user], kept
+
+    def _extractive(self, passage: Passage, lang: str) -> Reply:
+        """A weak language with a source in it: the source's own words, not the model's."""
+        excerpt = shorten(passage.text.strip(), 600, lang)
+        citation = _citation(passage)
+        text = f"{t('core.weak_language_found', lang)}\n{excerpt} [1]"
+        return Reply(text, lang, [citation], kind="knowledge")
+
+    async def _generate(self, turn: Turn, plan: _Plan) -> AsyncIterator[ReplyEvent]:
+        request = ChatRequest(
+            messages=plan.messages, max_tokens=plan.max_tokens,
+            temperature=self.settings.temperature if turn.temperature is None
+            else turn.temperature,
+            stop=list(turn.stop), seed=turn.seed,
+        )
+        if turn.top_p is not None:
+            request.top_p = turn.top_p
+        parts: list[str] = []
+        released = 0
+        usage: Usage | None = None
+        finish = "stop"
+        refusal = None
+        started = False
+        stream = self.engine.chat_stream(request)
+        try:
+            async for chunk in stream:
+                if not started:
+                    started = True
+                    yield ReplyEvent(delta="")
+                parts.append(chunk.delta)
+                usage = chunk.usage or usage
+                finish = chunk.finish_reason or finish
+                if not chunk.delta:
+                    continue
+                text = "".join(parts)
+                decision = self.policy.check_output(text, plan.lang, log=False)
+                if decision.refused:
+                    refusal = decision
+                    break
+                safe = len(text) - self.settings.holdback_chars
+                if not plan.buffered and safe > released:
+                    yield ReplyEvent(delta=text[released:safe])
+                    released = safe
+        finally:
+            await stream.aclose()
+        if not started:
+            yield ReplyEvent(delta="")
+        raw = "".join(parts)
+        streamed = raw[:released]
+        if refusal is not None:
+            self.policy.check_output(raw, plan.lang, user_id=turn.user_id, channel=turn.channel)
+            text = refusal.message or t("core.refusal", plan.lang)
+            reply = Reply(text, plan.lang, kind="refusal", policy_rule=refusal.rule,
+                          finish_reason="stop", usage=usage)
+            yield ReplyEvent(delta=("\n\n" if streamed else "") + text)
+            yield ReplyEvent(reply=reply)
+            return
+        self.policy.check_output(raw, plan.lang, user_id=turn.user_id, channel=turn.channel)
+        reply = self._finish(turn, plan, raw if streamed else raw.strip(), finish, usage)
+        if reply.text.startswith(streamed):
+            rest = reply.text[len(streamed):]
+        else:
+            rest = "\n\n" + reply.text
+        if rest:
+            yield ReplyEvent(delta=rest)
+        if self._remembers(turn) and reply.kind not in ("refusal", "error"):
+            conversation = self._conversation(turn)
+            await self.memory.append(turn.user_id, conversation, "user", turn.text.strip())
+            await self.memory.append(turn.user_id, conversation, "assistant", reply.text)
+        yield ReplyEvent(reply=reply)
+
+    def _finish(self, turn: Turn, plan: _Plan, answer: str, finish: str,
+                usage: Usage | None) -> Reply:
+        lang, notes = plan.lang, []
+        kind = plan.kind if plan.kind == "idiom" or plan.passages else "answer"
+        answer_lang = language.detect(answer[:400]).lang if len(answer) >= \
+            _LANG_CHECK_MIN_CHARS else plan.lang
+        wrong = answer_lang not in (lang, language.UNDETERMINED) and \
+            frozenset({lang, answer_lang}) not in _COMPATIBLE
+        if wrong and plan.weak:
+            # never hand a Hausa reader an English answer without saying so
+            return Reply(t("core.weak_language_none", lang), lang, kind="dont_know",
+                         finish_reason=finish, usage=usage)
+        if wrong:
+            notes.append(t("core.wrong_language", lang))
+        if plan.unsourced:
+            notes.append(t("core.not_from_sources", lang))
+        citations: list[Citation] = []
+        if plan.passages:
+            cited = {int(n) for n in _CITE.findall(answer)}
+            chosen = [p for p in plan.passages if p.number in cited] or plan.passages
+            citations = [_citation(p) for p in chosen]
+        sources = [(c.number, c.title) for c in citations]
+        text = shape(answer, lang=lang, markdown=turn.markdown, max_chars=turn.max_chars,
+                     sources=sources, notes=notes)
+        return Reply(text, lang, citations, kind=kind, finish_reason=finish, usage=usage)
+
+
+def _citation(p: Passage) -> Citation:
+    return Citation(number=p.number, doc_id=p.doc_id, title=p.title, version=p.version,
+                    chunk_id=p.chunk_id, snippet=p.text[:200], source=p.source)

@@ -64,6 +64,8 @@ class ChatCompletionRequest(BaseModel):
     stop: str | list[str] | None = None
     seed: int | None = None
     n: int = Field(default=1, ge=1, le=1)
+    #: extension, as in llama.cpp's server: a GBNF grammar the answer must follow
+    grammar: str | None = Field(default=None, max_length=20_000)
 
     @field_validator("stop")
     @classmethod
@@ -79,6 +81,7 @@ class ChatCompletionRequest(BaseModel):
             max_tokens=self.max_completion_tokens or self.max_tokens or default_max_tokens,
             stop=stop,
             seed=self.seed,
+            grammar=self.grammar,
         )
         if self.temperature is not None:
             request.temperature = self.temperature
@@ -97,30 +100,55 @@ def _metrics(request: Request) -> Metrics:
 
 @router.post("/v1/chat/completions", response_model=None)
 async def chat_completions(body: ChatCompletionRequest, request: Request) -> Response:
+    from dataclasses import asdict
+
+    from zhiyan.assistant.turn import Reply, Turn
+
     engine = _engine(request)
     metrics = _metrics(request)
     chat = body.to_chat_request(request.app.state.settings.engine.default_max_tokens)
+    last_user = max((i for i, m in enumerate(chat.messages) if m.role == "user"), default=None)
+    if last_user is None:
+        raise BadRequestError("messages must contain a user message")
+    user = (body.model_extra or {}).get("user")
+    turn = Turn(
+        text=chat.messages[last_user].content,
+        user_id=f"http:{user}" if isinstance(user, str) and user else "http",
+        channel="http",
+        markdown=True,
+        history=chat.messages[:last_user],
+        max_tokens=chat.max_tokens,
+        temperature=body.temperature,
+        top_p=body.top_p,
+        stop=chat.stop,
+        seed=chat.seed,
+    )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
     model = engine.model_id
     started = time.perf_counter()
-    stream = engine.chat_stream(chat)
-    # Pull the first chunk before any byte is sent, so that a full queue, an overlong
+    stream = request.app.state.assistant.stream(turn)
+    # Pull the first event before any byte is sent, so that a full queue, an overlong
     # prompt or a backend error still becomes a proper HTTP status and error body.
-    try:
-        first = await anext(stream)
-    except StopAsyncIteration:
-        first = ChatChunk(finish_reason="stop")
+    first = await anext(stream)
     metrics.time_to_first_token.observe(time.perf_counter() - started)
 
+    def finish_reason(reply: Reply) -> str:
+        return "content_filter" if reply.kind == "refusal" else reply.finish_reason
+
+    def extras(reply: Reply) -> dict[str, Any]:
+        """zhiyan's own fields: OpenAI clients ignore them, zhiyan clients show sources."""
+        return {"citations": [asdict(c) for c in reply.citations],
+                "zhiyan": {"lang": reply.lang, "kind": reply.kind,
+                           "policy_rule": reply.policy_rule}}
+
     if not body.stream:
-        parts = [first.delta]
-        last = first
-        async for chunk in stream:
-            parts.append(chunk.delta)
-            last = chunk
-        usage = last.usage
-        metrics.completion_tokens.inc(usage.completion_tokens if usage else 0)
+        reply: Reply | None = first.reply
+        async for event in stream:
+            reply = event.reply or reply
+        assert reply is not None
+        usage = ChatChunk(usage=reply.usage)
+        metrics.completion_tokens.inc(reply.usage.completion_tokens if reply.usage else 0)
         return JSONResponse(
             {
                 "id": completion_id,
@@ -130,19 +158,20 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
                 "choices": [
                     {
                         "index": 0,
-                        "message": {"role": "assistant", "content": "".join(parts)},
-                        "finish_reason": last.finish_reason or "stop",
+                        "message": {"role": "assistant", "content": reply.text},
+                        "finish_reason": finish_reason(reply),
                         "logprobs": None,
                     }
                 ],
-                "usage": _usage_json(last),
+                "usage": _usage_json(usage),
+                **extras(reply),
             }
         )
 
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     async def events() -> AsyncIterator[str]:
-        def frame(delta: dict[str, Any], finish: str | None) -> str:
+        def frame(delta: dict[str, Any], finish: str | None, **extra: Any) -> str:
             payload = {
                 "id": completion_id,
                 "object": "chat.completion.chunk",
@@ -150,19 +179,21 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
                 "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish,
                              "logprobs": None}],
+                **extra,
             }
             return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
         try:
             yield frame({"role": "assistant", "content": ""}, None)
-            chunk = first
+            event = first
             while True:
-                if chunk.delta:
-                    yield frame({"content": chunk.delta}, None)
-                if chunk.finish_reason:
-                    yield frame({}, chunk.finish_reason)
-                    if chunk.usage:
-                        metrics.completion_tokens.inc(chunk.usage.completion_tokens)
+                if event.delta:
+                    yield frame({"content": event.delta}, None)
+                if event.reply is not None:
+                    reply = event.reply
+                    yield frame({}, finish_reason(reply), **extras(reply))
+                    if reply.usage:
+                        metrics.completion_tokens.inc(reply.usage.completion_tokens)
                     if include_usage:
                         payload = {
                             "id": completion_id,
@@ -170,11 +201,11 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
                             "created": created,
                             "model": model,
                             "choices": [],
-                            "usage": _usage_json(chunk),
+                            "usage": _usage_json(ChatChunk(usage=reply.usage)),
                         }
                         yield f"data: {json.dumps(payload)}\n\n"
                     break
-                chunk = await anext(stream)
+                event = await anext(stream)
             yield "data: [DONE]\n\n"
         finally:
             await stream.aclose()  # a client that hung up frees its slot here

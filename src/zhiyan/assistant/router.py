@@ -1,0 +1,174 @@
+"""Where a turn goes: a command, an idiom skill, a knowledge question or small talk.
+
+The rules here are cheap and predictable, which matters on a 2-core machine. The knowledge
+base and the idiom dictionary are reached only through the adapter functions at the bottom,
+so the rest of the pipeline never depends on how those parts are built.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from zhiyan.assistant.prompts import Passage
+from zhiyan.engine.base import ChatRequest, Engine, Message
+from zhiyan.i18n import LANGUAGES, t
+
+RouteKind = Literal["command", "idiom", "knowledge", "smalltalk"]
+
+
+@dataclass
+class Command:
+    name: Literal["help", "lang", "reset"]
+    arg: str = ""
+
+
+_LANG_COMMAND = re.compile(r"^\s*(?:lang|language|lugha|bahasa|harshe|ede|èdè|语言)\s+(\S+)\s*$",
+                           re.IGNORECASE)
+_RESET_WORDS = {"reset", "new", "restart", "重新开始", "新对话", "anza upya", "mulai baru",
+                "mula semula", "sake farawa"}
+
+
+def parse_command(text: str, lang: str) -> Command | None:
+    """HELP (or the help word of the user's language), LANG <code>, RESET."""
+    stripped = text.strip()
+    lowered = stripped.lower().rstrip("!.。！")
+    if match := _LANG_COMMAND.match(stripped):
+        return Command("lang", match.group(1).lower())
+    if lowered in _RESET_WORDS:
+        return Command("reset")
+    help_words = {w.strip().lower() for w in t("core.help_words", lang).split(",")}
+    help_words |= {w.strip().lower() for w in t("core.help_words", "en").split(",")}
+    if lowered in help_words:
+        return Command("help")
+    return None
+
+
+_GREETINGS = re.compile(
+    r"^\W*(hi+|hello|hey|yo|thanks?|thank you|thx|ok(ay)?|good (morning|night|evening)|bye|"
+    r"你好\w?|您好|谢谢\w?|再见|早上好|晚安|สวัสดี\w*|ขอบคุณ\w*|habari\w*( yako)?|mambo( vipi)?|"
+    r"asante( sana)?|sannu\w*|na gode|bawo ni|e kaaro|selamat (pagi|siang|malam)|terima kasih|"
+    r"makasih|apa (kh)?abar|ሰላም\w*|አመሰግናለሁ)\W*$",
+    re.IGNORECASE,
+)
+
+
+def is_smalltalk(text: str) -> bool:
+    return bool(_GREETINGS.match(text.strip()))
+
+
+_MEANING_CUES = re.compile(
+    r"什么意思|啥意思|的意思|是什么|解释|出处|典故|怎么用|例句|mean|meaning|explain|maana|"
+    r"maksud|erti|arti|ความหมาย|ma'ana|itumo|ትርጉም", re.IGNORECASE)
+
+
+# -- adapters to the other parts of zhiyan --------------------------------------------------
+
+
+@dataclass
+class IdiomEntry:
+    word: str
+    pinyin: str
+    explanation: str
+    derivation: str
+    example: str | None
+
+
+def find_idiom(text: str) -> IdiomEntry | None:
+    """The idiom a message asks about: a dictionary idiom in it, when the message is the
+    idiom alone or asks what one means."""
+    han = re.findall(r"[\u4e00-\u9fff]{4,}", text)
+    if not han:
+        return None
+    try:
+        from zhiyan.chengyu.dictionary import get_dictionary
+
+        dictionary = get_dictionary()
+    except (ImportError, RuntimeError):
+        return None
+    for run in han:
+        for size in (4, 5, 6, 7, 8):
+            for start in range(0, len(run) - size + 1):
+                idiom = dictionary.get(run[start:start + size])
+                if idiom is None:
+                    continue
+                alone = len(re.sub(r"[\W\s]", "", text)) <= size + 1
+                if alone or _MEANING_CUES.search(text):
+                    return IdiomEntry(idiom.word, idiom.pinyin, idiom.explanation,
+                                      idiom.derivation, idiom.example)
+    return None
+
+
+def idiom_passage(entry: IdiomEntry) -> Passage:
+    text = f"{entry.word}（{entry.pinyin}）\n释义：{entry.explanation}"
+    if entry.derivation:
+        text += f"\n出处：{entry.derivation}"
+    if entry.example:
+        text += f"\n例句：{entry.example}"
+    return Passage(number=1, doc_id=f"chengyu:{entry.word}", title=f"成语词典：{entry.word}",
+                   text=text, source="chengyu-dictionary", lang="zh")
+
+
+KnowledgeProvider = Callable[[], Any]
+
+
+def knowledge_provider(app: Any) -> KnowledgeProvider:
+    """The application's knowledge base, opened on first use (None where the knowledge
+    part is not installed), so building the app stays fast."""
+
+    def provide() -> Any:
+        try:
+            from zhiyan.knowledge.base import knowledge_for
+        except ImportError:
+            return None
+        return knowledge_for(app)
+
+    return provide
+
+
+async def search_knowledge(kb: Any, query: str, lang: str, k: int,
+                           min_coverage: float) -> list[Passage]:
+    """Relevant passages from the knowledge base, best first; [] when none is relevant.
+
+    Searches in the user's language first, then across languages (the model translates)."""
+    if kb is None:
+        return []
+    query = query[:500]
+    hits = await kb.search(query, k=k, lang=lang)
+    if not any(getattr(h, "coverage", 1.0) >= min_coverage for h in hits):
+        hits = await kb.search(query, k=k)
+    relevant = [h for h in hits if getattr(h, "coverage", 1.0) >= min_coverage]
+    return [
+        Passage(number=i, doc_id=str(h.doc_id), title=str(h.title), text=str(h.text),
+                version=getattr(h, "version", None),
+                chunk_id=str(getattr(h, "chunk_id", "")) or None,
+                source=getattr(h, "source", None), lang=getattr(h, "lang", None))
+        for i, h in enumerate(relevant, start=1)
+    ]
+
+
+# -- routing by the model, grammar-constrained --------------------------------------------
+
+ROUTE_GRAMMAR = 'root ::= "knowledge" | "idiom" | "smalltalk"'
+_ROUTE_PROMPT = (
+    "Classify the user's message. Answer with one word: idiom (asks about a Chinese idiom "
+    "成语), knowledge (asks for facts or an explanation), or smalltalk (greeting, thanks, "
+    "chat)."
+)
+
+
+async def route_with_model(engine: Engine, text: str) -> RouteKind:
+    """The route as the model sees it, its output held to the three names by a grammar."""
+    result = await engine.chat(ChatRequest(
+        messages=[Message(role="system", content=_ROUTE_PROMPT),
+                  Message(role="user", content=text[:500])],
+        max_tokens=4, temperature=0.0, seed=0, grammar=ROUTE_GRAMMAR))
+    word = result.content.strip().lower()
+    return word if word in ("knowledge", "idiom", "smalltalk") else "knowledge"  # type: ignore[return-value]
+
+
+def known_language(code: str) -> str | None:
+    code = code.lower().replace("_", "-").split("-")[0]
+    return code if code in LANGUAGES else None
