@@ -22,6 +22,7 @@ from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError, QueueFullError
 from zhiyan.engine.factory import build_engine
+from zhiyan.knowledge import api as knowledge_api
 from zhiyan.metrics import Metrics
 
 
@@ -102,6 +103,7 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
 
     app.include_router(http_api.router)
     # Each part of zhiyan adds its router here, one line each:
+    app.include_router(knowledge_api.router)
     app.include_router(web_channel.router)
     app.include_router(sms_api.router)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # web pages on slow links

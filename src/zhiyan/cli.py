@@ -18,12 +18,14 @@ from zhiyan.engine import models
 from zhiyan.engine.base import ChatRequest, Engine, Message
 from zhiyan.engine.errors import EngineError, ModelError
 from zhiyan.eval import eval_app
+from zhiyan.knowledge.cli import kb_app
 
 app = typer.Typer(help="知言 zhiyan — a knowledge-grounded assistant for small machines.",
                   no_args_is_help=True)
 model_app = typer.Typer(help="List, verify and locate models.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 # Each part of zhiyan adds its sub-command group here, one line each:
+app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(sms_app, name="sms")
 

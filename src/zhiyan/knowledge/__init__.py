@@ -1,0 +1,1 @@
+"""The knowledge base: versioned documents, hybrid retrieval and grounded answers."""

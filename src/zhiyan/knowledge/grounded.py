@@ -1,0 +1,159 @@
+"""Grounded answers: retrieve, fit passages into the context, extract, verify and cite.
+
+A small model paraphrasing long passages is slow and drifts; copying the shortest span
+that answers the question is fast and checkable. So the prompt asks for the exact span and
+the passage number, and the reply is verified against the passages: a citation always
+names a passage that was shown, and an answer found in no cited passage is re-attributed to
+the passage that contains it. When retrieval finds nothing relevant the reply says it does
+not know (kind "dont_know") and cites nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from zhiyan.assistant.turn import Citation, Reply, ReplyEvent
+from zhiyan.engine.base import ChatRequest, Engine, Message
+from zhiyan.i18n import t
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.segment import normalize
+from zhiyan.knowledge.types import Hit
+
+#: chunks retrieved; the best `MAX_PASSAGES` relevant ones are shown to the model
+RETRIEVE_K = 6
+MAX_PASSAGES = 3
+#: a hit is relevant when this share of the question's words occur in it …
+MIN_COVERAGE = 0.4
+#: … or when its embedding is this close to the question's
+MIN_COSINE = 0.88
+#: tokens kept free for the instructions, the question and the template
+PROMPT_OVERHEAD = 400
+HISTORY_MESSAGES = 4
+
+_MARKER = re.compile(r"\[(\d{1,2})\]")
+_LEADIN = re.compile(r"^(?:答案|回答|答|answer)\s*[:：]\s*", re.IGNORECASE)
+_DONT_KNOW = re.compile(
+    r"不知道|无法回答|没有(?:相关)?(?:信息|答案)|i don'?t know|not (?:in|mentioned)", re.IGNORECASE)
+
+SYSTEM_ZH = (
+    "你是知言，根据编号资料回答问题的助手。规则：只用资料回答；照抄资料中能回答问题的最短原文片段，"
+    "不要改写，不要解释，不要写完整句子；在答案后写出所用资料的编号，例如：1963年 [1]。"
+    "如果资料中没有答案，只回答：不知道"
+)
+SYSTEM_EN = (
+    "You are zhiyan. Answer the question using only the numbered passages. Reply with the "
+    "shortest exact phrase copied from a passage that answers the question, then the passage "
+    "number in brackets, for example: in 1963 [1]. Do not explain. If the passages do not "
+    "contain the answer, reply only: I don't know"
+)
+
+
+@dataclass
+class GroundedPrompt:
+    messages: list[Message]
+    passages: list[Hit]
+
+
+def relevant(hits: list[Hit]) -> list[Hit]:
+    """Hits worth showing: enough of the question's words, or a close embedding."""
+    keep = [h for h in hits if h.coverage >= MIN_COVERAGE or (h.cosine or 0.0) >= MIN_COSINE]
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for hit in keep:
+        key = (hit.doc_id, hit.chunk_id)
+        if key not in seen:
+            seen.add(key)
+            out.append(hit)
+    return out
+
+
+def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | None,
+                 history: list[Message] | None, max_tokens: int) -> GroundedPrompt:
+    """The passages that fit the context budget, numbered from 1, then the question."""
+    budget = engine.context_size - max_tokens - PROMPT_OVERHEAD - len(question)
+    passages: list[Hit] = []
+    for hit in hits[:MAX_PASSAGES]:
+        # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
+        cost = len(hit.title) + len(hit.text) + 8
+        if cost > budget:
+            break
+        budget -= cost
+        passages.append(hit)
+    chinese = (lang or "").startswith("zh") or any("\u4e00" <= c <= "\u9fff" for c in question)
+    label, ask = ("资料", "问题") if chinese else ("Passages", "Question")
+    blocks = [f"[{n}] {h.title}\n{h.text}" for n, h in enumerate(passages, 1)]
+    user = f"{label}:\n" + "\n\n".join(blocks) + f"\n\n{ask}: {question}"
+    messages = [Message(role="system", content=SYSTEM_ZH if chinese else SYSTEM_EN)]
+    messages += (history or [])[-HISTORY_MESSAGES:]
+    messages.append(Message(role="user", content=user))
+    return GroundedPrompt(messages, passages)
+
+
+def _citation(number: int, hit: Hit) -> Citation:
+    return Citation(number=number, doc_id=hit.doc_id, title=hit.title, version=hit.version,
+                    chunk_id=str(hit.chunk_id), snippet=hit.text[:200], source=hit.source or None)
+
+
+def dont_know(lang: str | None) -> Reply:
+    return Reply(text=t("core.dont_know", lang), lang=lang or "und", kind="dont_know")
+
+
+def finish(raw: str, passages: list[Hit], lang: str | None, finish_reason: str = "stop") -> Reply:
+    """Verify the model's output against the passages and attach citations."""
+    text = _LEADIN.sub("", raw.strip())
+    numbers = [int(n) for n in _MARKER.findall(text)]
+    core = _MARKER.sub("", text).strip().rstrip("。.").strip()
+    if not core or (_DONT_KNOW.search(core) and len(core) < 40):
+        return dont_know(lang)
+    cited = list(dict.fromkeys(n for n in numbers if 1 <= n <= len(passages)))
+    needle = normalize(core)
+    containing = [n for n, h in enumerate(passages, 1) if needle in normalize(h.text)]
+    if containing and not set(cited) & set(containing):
+        cited = containing[:1]
+    if not cited:
+        cited = [1]
+    markers = "".join(f"[{n}]" for n in cited)
+    return Reply(text=f"{core} {markers}", lang=lang or "und", kind="knowledge",
+                 citations=[_citation(n, passages[n - 1]) for n in cited],
+                 finish_reason=finish_reason)
+
+
+async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
+                        lang: str | None = None, history: list[Message] | None = None,
+                        max_tokens: int = 256) -> AsyncIterator[ReplyEvent]:
+    """Deltas as the model writes, then one event carrying the verified Reply (whose text
+    is authoritative: markers are checked and corrected there)."""
+    hits = relevant(await kb.search(question, k=RETRIEVE_K))
+    if not hits:
+        reply = dont_know(lang)
+        yield ReplyEvent(delta=reply.text)
+        yield ReplyEvent(reply=reply)
+        return
+    prompt = build_prompt(engine, hits, question, lang, history, max_tokens)
+    if not prompt.passages:
+        reply = dont_know(lang)
+        yield ReplyEvent(delta=reply.text)
+        yield ReplyEvent(reply=reply)
+        return
+    parts: list[str] = []
+    finish_reason = "stop"
+    async for chunk in engine.chat_stream(ChatRequest(
+        messages=prompt.messages, max_tokens=max_tokens, temperature=0.0, seed=0,
+    )):
+        if chunk.delta:
+            parts.append(chunk.delta)
+            yield ReplyEvent(delta=chunk.delta)
+        finish_reason = chunk.finish_reason or finish_reason
+    yield ReplyEvent(reply=finish("".join(parts), prompt.passages, lang, finish_reason))
+
+
+async def answer(engine: Engine, kb: KnowledgeBase, question: str, lang: str | None = None,
+                 history: list[Message] | None = None, max_tokens: int = 256) -> Reply:
+    reply: Reply | None = None
+    async for event in answer_stream(engine, kb, question, lang, history, max_tokens):
+        if event.reply is not None:
+            reply = event.reply
+    assert reply is not None
+    return reply

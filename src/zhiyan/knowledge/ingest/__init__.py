@@ -1,0 +1,76 @@
+"""Document loaders: one small interface, one file per format.
+
+A loader turns a file into `Document`s (or `Skip`s for records it cannot read, so one bad
+line does not cost the rest of the file). Adding a format is adding a module here: loaders
+are found by scanning this package, no other file changes.
+"""
+
+from __future__ import annotations
+
+import abc
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from zhiyan.knowledge.types import Document
+
+
+class LoadError(Exception):
+    """The file is corrupt or not what its extension says."""
+
+
+@dataclass
+class Skip:
+    name: str
+    reason: str
+
+
+class Loader(abc.ABC):
+    #: lowercase file suffixes this loader reads, with the dot
+    suffixes: tuple[str, ...] = ()
+
+    @abc.abstractmethod
+    def records(self, path: Path, name: str) -> Iterator[Document | Skip]:
+        """Documents of the file, in a stable order (resume counts records).
+
+        `name` is what the user called the file (an upload's file name), used for ids,
+        sources and error messages.
+        """
+
+    def total(self, path: Path) -> int | None:
+        """How many records, when known cheaply (for the progress bar)."""
+        return None
+
+
+@lru_cache(maxsize=1)
+def registry() -> dict[str, Loader]:
+    for info in pkgutil.iter_modules(__path__):
+        if info.name != "run":
+            importlib.import_module(f"{__name__}.{info.name}")
+    found: dict[str, Loader] = {}
+    pending = list(Loader.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if not getattr(cls, "__abstractmethods__", None):
+            loader = cls()
+            for suffix in cls.suffixes:
+                found[suffix] = loader
+    return found
+
+
+def loader_for(name: str) -> Loader | None:
+    suffix = Path(name).suffix.lower()
+    return registry().get(suffix)
+
+
+def supported_suffixes() -> list[str]:
+    return sorted(registry())
+
+
+def stem_id(name: str) -> str:
+    """A document id from a file name: the name without folders and extension."""
+    return Path(name).stem

@@ -1,0 +1,100 @@
+"""Language-aware tokens for BM25, the same at index and at query time.
+
+Text is split into runs by script: Han runs go to jieba (search mode, so both 北京大学 and
+北京 / 大学 are indexed), Thai runs to PyThaiNLP's newmm segmenter, everything else to
+Unicode word rules. Before that, NFKC folds width variants and OpenCC turns Traditional into
+Simplified characters, so 臺灣 finds 台湾 and the other way round.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import unicodedata
+from functools import lru_cache
+
+_RUNS = re.compile(
+    r"(?P<han>[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+    r"|(?P<thai>[\u0e00-\u0e7f]+)"
+    r"|(?P<word>[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]+"
+    r"(?:['’][^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]+)*)"
+)
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_THAI = re.compile(r"[\u0e00-\u0e7f]")
+_LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
+
+# Words too frequent to help ranking; they only slow OR queries down.
+_STOPWORDS_TEXT = """
+的 了 是 在 和 与 及 或 也 都 就 而 之 其 被 把 对 于 为 以 由 从 这 那 有 个 中 上 下
+吗 呢 吧 啊 什么 哪 哪个 哪里 哪些 谁 何 几 多少 怎么 怎样 如何 为什么 是否 请问
+a an the of to in on at for by with and or is are was were be been it its as from
+that this which what who whom when where why how do does did
+"""
+STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
+
+_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _t2s():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+@lru_cache(maxsize=1)
+def _jieba():  # type: ignore[no-untyped-def]
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    with _lock:
+        jieba.initialize()
+    return jieba
+
+
+def normalize(text: str) -> str:
+    """NFKC, lowercase, Traditional → Simplified (only when Han characters are present)."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if _HAN.search(text):
+        text = _t2s().convert(text)
+    return text
+
+
+def _thai_words(run: str) -> list[str]:
+    from pythainlp.tokenize import word_tokenize
+
+    return [w for w in word_tokenize(run, engine="newmm", keep_whitespace=False) if w.strip()]
+
+
+def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
+    """The BM25 tokens of `text`; contains no quote, space or FTS operator character."""
+    out: list[str] = []
+    for match in _RUNS.finditer(normalize(text)):
+        kind = match.lastgroup
+        run = match.group()
+        if kind == "han":
+            words = [w for w in _jieba().cut_for_search(run) if w.strip()]
+        elif kind == "thai":
+            words = _thai_words(run)
+        else:
+            words = [run.replace("’", "'")]
+        for word in words:
+            word = word.replace('"', "").strip()
+            if word and not (drop_stopwords and word in STOPWORDS):
+                out.append(word)
+    return out
+
+
+def detect_lang(text: str) -> str:
+    """A script-level guess for documents that name no language ("und" when unsure)."""
+    sample = text[:2000]
+    han, thai, latin = (len(p.findall(sample)) for p in (_HAN, _THAI, _LATIN))
+    total = han + thai + latin
+    if not total:
+        return "und"
+    if han / total > 0.3:
+        return "zh"
+    if thai / total > 0.3:
+        return "th"
+    return "und"

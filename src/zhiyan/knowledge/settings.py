@@ -1,0 +1,24 @@
+"""The `[knowledge]` settings table (env: ZHIYAN_KNOWLEDGE__KEY)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class KnowledgeSettings(BaseModel):
+    #: dense embeddings (multilingual-e5-small); off = BM25 only, faster ingest, less RAM
+    embeddings: bool = True
+    #: CPU threads for the embedding model
+    embed_threads: int = Field(default=2, ge=1)
+    #: chunk size in characters (a Chinese character or a letter each count one)
+    chunk_chars: int = Field(default=400, ge=50)
+    #: candidates each retriever contributes before reciprocal-rank fusion
+    candidates: int = Field(default=50, ge=5)
+    #: the k of reciprocal-rank fusion (higher flattens the rank weights)
+    rrf_k: int = Field(default=60, ge=1)
+    #: longest query accepted, in characters
+    max_query_chars: int = Field(default=2000, ge=10)
+    #: largest file the upload endpoint accepts, in bytes
+    max_upload_bytes: int = Field(default=20_000_000, ge=1024)
+    #: documents written per transaction while ingesting files
+    batch_size: int = Field(default=32, ge=1)
