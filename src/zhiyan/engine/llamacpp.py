@@ -123,9 +123,12 @@ class LlamaCppEngine(Engine):
 
     async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
         prompt_tokens = await self.count_tokens(request.messages)
-        needed = prompt_tokens + (request.max_tokens or 1)
-        if needed > self.context_size:
+        room = self.context_size - prompt_tokens
+        if room < 1:
             raise ContextOverflowError(prompt_tokens, self.context_size)
+        if request.max_tokens is None or request.max_tokens > room:
+            # The answer may use what the prompt leaves; it ends with finish_reason "length".
+            request = request.model_copy(update={"max_tokens": room})
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancelled = threading.Event()

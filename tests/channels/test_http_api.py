@@ -1,0 +1,140 @@
+"""The OpenAI-compatible API through real HTTP, with the official `openai` client."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import openai
+import pytest
+
+from tests.conftest import LiveServer
+from zhiyan.app import create_app
+from zhiyan.config import Settings
+from zhiyan.engine.llamacpp import LlamaCppEngine
+from zhiyan.engine.models import resolve
+
+
+# A grammar with no end: generation can only stop at max_tokens or by cancellation.
+ENDLESS = {"messages": [{"role": "user", "content": "sing"}], "stream": True,
+           "grammar": 'root ::= "la " root'}
+
+
+def _client(server: LiveServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="unused", max_retries=0)
+
+
+def test_openai_client_non_streaming(live_server: LiveServer) -> None:
+    result = _client(live_server).chat.completions.create(
+        model="anything", messages=[{"role": "user", "content": "Say hi"}], max_tokens=5,
+        temperature=0,
+    )
+    choice = result.choices[0]
+    assert choice.message.role == "assistant" and choice.message.content
+    assert choice.finish_reason in {"stop", "length"}
+    assert result.usage is not None
+    assert result.usage.completion_tokens >= 1
+    assert result.usage.total_tokens == result.usage.prompt_tokens + result.usage.completion_tokens
+    assert result.model == "zhiyan-tiny"
+
+
+def test_openai_client_streams_with_usage(live_server: LiveServer) -> None:
+    stream = _client(live_server).chat.completions.create(
+        model="zhiyan", messages=[{"role": "system", "content": "Be brief."},
+                                  {"role": "user", "content": "Name a colour"}],
+        max_tokens=6, stream=True, stream_options={"include_usage": True},
+    )
+    deltas, finishes, usage = [], [], None
+    for chunk in stream:
+        if chunk.usage:
+            usage = chunk.usage
+        for choice in chunk.choices:
+            deltas.append(choice.delta.content or "")
+            if choice.finish_reason:
+                finishes.append(choice.finish_reason)
+    assert "".join(deltas).strip()
+    assert len(finishes) == 1
+    assert usage is not None and usage.completion_tokens >= 1
+
+
+def test_models_health_and_metrics(live_server: LiveServer) -> None:
+    models = _client(live_server).models.list()
+    assert [m.id for m in models.data] == ["zhiyan-tiny"]
+    assert httpx.get(live_server.url + "/healthz").json()["status"] == "ok"
+    _client(live_server).chat.completions.create(
+        model="x", messages=[{"role": "user", "content": "hi"}], max_tokens=2)
+    metrics = httpx.get(live_server.url + "/metrics").text
+    assert 'zhiyan_http_requests_total{method="POST",route="/v1/chat/completions",status="200"}' \
+        in metrics
+    assert "zhiyan_time_to_first_token_seconds_count" in metrics
+    assert "llamacpp:tokens_predicted_total" in metrics
+
+
+def test_malformed_json_is_a_400_with_an_openai_error(live_server: LiveServer) -> None:
+    response = httpx.post(live_server.url + "/v1/chat/completions", content=b"{not json",
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["error"]["type"] == "invalid_request_error"
+    assert "not valid JSON" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "body, where",
+    [
+        ({"messages": []}, "messages"),
+        ({"messages": [{"role": "wizard", "content": "hi"}]}, "role"),
+        ({"messages": [{"role": "user", "content": "hi"}], "temperature": 9}, "temperature"),
+        ({"messages": [{"role": "user", "content": "hi"}], "max_tokens": 0}, "max_tokens"),
+        ({"messages": [{"role": "user", "content": "hi"}], "n": 2}, "n"),
+    ],
+)
+def test_schema_violations_are_400_naming_the_field(
+    live_server: LiveServer, body: dict, where: str
+) -> None:
+    response = httpx.post(live_server.url + "/v1/chat/completions", json=body)
+    assert response.status_code == 400
+    assert where in response.json()["error"]["message"]
+
+
+def test_openai_client_raises_bad_request_for_an_overlong_prompt(live_server: LiveServer) -> None:
+    with pytest.raises(openai.BadRequestError) as info:
+        _client(live_server).chat.completions.create(
+            model="x", messages=[{"role": "user", "content": "知言" * 1900}], max_tokens=4)
+    assert "context limit of 2048 tokens" in str(info.value)
+
+
+def test_oversized_body_is_refused(live_server: LiveServer) -> None:
+    response = httpx.post(live_server.url + "/v1/chat/completions",
+                          json={"messages": [{"role": "user", "content": "x" * 1_100_000}]})
+    assert response.status_code == 413
+
+
+def test_full_queue_answers_429_with_retry_after(settings: Settings) -> None:
+    engine = LlamaCppEngine(resolve("tiny"), model_id="zhiyan-tiny", context_size=512,
+                            parallel=1, max_waiting=0)
+    with LiveServer(create_app(settings, engine)) as server, httpx.Client() as http:
+        body = {**ENDLESS, "max_tokens": 400}
+        with http.stream("POST", server.url + "/v1/chat/completions", json=body) as busy:
+            next(busy.iter_lines())
+            refused = http.post(server.url + "/v1/chat/completions", json=body)
+        assert refused.status_code == 429
+        assert int(refused.headers["retry-after"]) > 0
+        assert refused.json()["error"]["type"] == "rate_limit_error"
+
+
+def test_client_disconnect_mid_stream_frees_the_slot(live_server: LiveServer) -> None:
+    body = {**ENDLESS, "max_tokens": 1500}
+    with httpx.Client() as http:
+        with http.stream("POST", live_server.url + "/v1/chat/completions", json=body) as r:
+            lines = r.iter_lines()
+            for _ in range(4):
+                next(lines)
+            assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 1
+        # leaving the block closes the connection mid-stream
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        if httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0:
+            break
+        time.sleep(0.02)
+    assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0
+    assert "llamacpp:requests_processing 0" in httpx.get(live_server.url + "/metrics").text
