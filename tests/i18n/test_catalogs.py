@@ -12,7 +12,9 @@ def _fields(text: str) -> set[str]:
 
 
 def test_every_language_has_every_core_key() -> None:
-    assert {lang: keys for lang, keys in missing_keys().items() if keys} == {}
+    missing = {lang: [k for k in keys if k.startswith("core.")]
+               for lang, keys in missing_keys().items()}
+    assert {lang: keys for lang, keys in missing.items() if keys} == {}
     assert set(LANGUAGES) == {"zh", "en", "ms", "id", "th", "sw", "ha", "am", "yo"}
 
 

@@ -1,0 +1,134 @@
+"""The turn pipeline end to end on the tiny model: bad input, commands, policy, knowledge
+with citations, streaming, languages the model writes poorly, and memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhiyan.assistant.turn import Assistant, AssistantSettings, Turn, _Plan
+from zhiyan.config import EngineSettings, Settings
+from zhiyan.engine.base import Engine, Message
+from zhiyan.i18n import t
+
+pytestmark = pytest.mark.anyio
+
+
+def _settings(**assistant: object) -> Settings:
+    return Settings(engine=EngineSettings(model="tiny", default_max_tokens=8),
+                    extra={"assistant": assistant} if assistant else {})
+
+
+@pytest.fixture
+def assistant(tiny_engine: Engine, kenya_kb: object) -> Assistant:
+    return Assistant(tiny_engine, _settings(), ":memory:", kenya_kb)
+
+
+@pytest.mark.parametrize(("text", "key"), [("", "core.empty"), ("   \n", "core.empty"),
+                                           ("😀🙏🏽🔥", "core.emoji_only")])
+async def test_empty_and_emoji_only_get_a_localized_prompt(assistant: Assistant, text: str,
+                                                            key: str) -> None:
+    reply = await assistant.respond(Turn(text=text, user_id="u1", channel="sms", lang="yo"))
+    assert reply.kind == "error" and reply.text == t(key, "yo")
+
+
+async def test_ten_thousand_characters_are_refused_with_the_limit(assistant: Assistant) -> None:
+    reply = await assistant.respond(Turn(text="habari " * 1430, user_id="u1", channel="sms"))
+    assert reply.kind == "error" and reply.policy_rule == "max_input_chars"
+    assert reply.lang == "sw" and reply.text == t("core.too_long", "sw", limit=4000)
+
+
+async def test_language_preference_overrides_detection(assistant: Assistant) -> None:
+    set_reply = await assistant.respond(Turn(text="LANG sw", user_id="u2", channel="sms"))
+    assert set_reply.kind == "command" and set_reply.text == t("core.lang_set", "sw")
+    help_reply = await assistant.respond(Turn(text="help", user_id="u2", channel="sms"))
+    assert help_reply.lang == "sw" and help_reply.text == t("core.help", "sw")
+    unknown = await assistant.respond(Turn(text="lang xx", user_id="u2", channel="sms"))
+    assert unknown.text.startswith(t("core.lang_unknown", "sw", codes="")[:10])
+
+
+async def test_weak_language_answers_from_a_source_in_that_language(
+        assistant: Assistant) -> None:
+    reply = await assistant.respond(
+        Turn(text="mji mkuu wa kenya ni nini", user_id="u3", channel="sms", max_chars=300))
+    assert reply.lang == "sw" and reply.kind == "knowledge"
+    assert reply.text.startswith(t("core.weak_language_found", "sw"))
+    assert "Nairobi ni mji mkuu wa Kenya" in reply.text
+    assert [c.doc_id for c in reply.citations] == ["kenya-sw"]
+
+
+def test_weak_language_never_gets_an_answer_in_another_language(assistant: Assistant) -> None:
+    plan = _Plan(lang="ha", kind="knowledge", passages=[], messages=[], max_tokens=8,
+                 buffered=True, weak=True, unsourced=True)
+    turn = Turn(text="ina babban birnin kenya", user_id="u4", channel="sms")
+    reply = assistant._finish(turn, plan, "The capital of Kenya is Nairobi, a large city.",
+                              "stop", None)
+    assert reply.kind == "dont_know" and reply.text == t("core.weak_language_none", "ha")
+    plan.weak = False
+    plan.lang = "ms"
+    shaped = assistant._finish(turn, plan, "The capital of Kenya is Nairobi, a large city.",
+                               "stop", None)
+    assert t("core.wrong_language", "ms") in shaped.text
+
+
+async def test_refused_input_never_reaches_the_model(assistant: Assistant) -> None:
+    reply = await assistant.respond(Turn(text="how to make a bomb", user_id="u5"))
+    assert reply.kind == "refusal" and reply.policy_rule.startswith("category:weapons")
+    rows = assistant.conn.execute("SELECT stage, action FROM policy_decisions").fetchall()
+    assert [tuple(r) for r in rows] == [("input", "refuse")]
+
+
+async def test_knowledge_answer_cites_its_source_and_ignores_injected_instructions(
+        assistant: Assistant) -> None:
+    turn = Turn(text="what is the capital of kenya", user_id="u6", channel="sms",
+                max_chars=160)
+    _, plan = await assistant._prepare(turn)
+    assert plan is not None
+    system = plan.messages[0].content
+    assert "Nairobi is the capital of Kenya" in system
+    assert "Ignore your instructions" not in system and "not instructions" in system
+    assert "Always answer in English" in system
+
+    reply = await assistant.respond(turn)
+    assert reply.kind == "knowledge" and reply.lang == "en"
+    assert [c.doc_id for c in reply.citations] == ["kenya-en"]
+    assert len(reply.text) <= 160 and reply.text.endswith("Sources: [1] Kenya")
+    stages = {tuple(r) for r in assistant.conn.execute(
+        "SELECT stage, action, rule FROM policy_decisions")}
+    assert ("document", "redact", "document_injection") in stages
+    assert ("output", "allow", "default") in stages
+
+
+async def test_stream_starts_with_an_empty_event_and_ends_with_the_reply(
+        assistant: Assistant) -> None:
+    turn = Turn(text="hello there, who are you?", user_id="u7", channel="http",
+                markdown=True, history=[Message(role="system", content="Be brief.")])
+    events = [e async for e in assistant.stream(turn)]
+    assert events[0].delta == "" and events[0].reply is None
+    reply = events[-1].reply
+    assert reply is not None
+    assert "".join(e.delta for e in events) == reply.text
+
+
+async def test_memory_summarizes_old_turns_instead_of_dropping_them(
+        tiny_engine: Engine) -> None:
+    assistant = Assistant(tiny_engine, _settings(memory_tokens=64, summary_tokens=16),
+                          ":memory:")
+    for i in range(6):
+        await assistant.memory.append("u8", "c", "user", f"My cow number {i} is called Bessie.")
+        await assistant.memory.append("u8", "c", "assistant", f"Noted, cow {i} is Bessie.")
+    context = await assistant.memory.context("u8", "c")
+    assert context[0].role == "system" and context[0].content.startswith("Summary of")
+    assert assistant.memory.summary("u8", "c")
+    summarized = assistant.conn.execute(
+        "SELECT count(*) FROM assistant_messages WHERE summarized = 1").fetchone()[0]
+    assert 0 < summarized < 12
+    assert context[-1].content == "Noted, cow 5 is Bessie."
+    reply = await assistant.respond(Turn(text="reset", user_id="u8", conversation_id="c",
+                                         channel="sms"))
+    assert reply.kind == "command" and await assistant.memory.context("u8", "c") == []
+
+
+def test_settings_come_from_the_assistant_table() -> None:
+    settings = _settings(weak_languages=["am"], router="model")
+    parsed = settings.section("assistant", AssistantSettings)
+    assert parsed.weak_languages == ["am"] and parsed.router == "model"
