@@ -1,0 +1,58 @@
+"""Grounded answers: citations always name passages that were shown; with nothing relevant
+retrieved the reply is "I don't know" with no invented source."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhiyan.engine.base import Engine
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.grounded import answer, answer_stream, finish
+from zhiyan.knowledge.types import Hit
+
+
+def _hit(doc_id: str, text: str) -> Hit:
+    return Hit(doc_id=doc_id, title=doc_id.title(), version=1, chunk_id=len(text), text=text,
+               score=1.0, source="", lang="en", coverage=1.0)
+
+
+def test_finish_verifies_and_reattributes_citations() -> None:
+    passages = [_hit("a", "Nairobi is in Kenya."), _hit("b", "Kenya became independent in 1963.")]
+    reply = finish("Answer: in 1963 [7]", passages, "en")
+    assert reply.kind == "knowledge" and reply.text == "in 1963 [2]"
+    assert [(c.number, c.doc_id) for c in reply.citations] == [(2, "b")]
+    kept = finish("Kenya [1][2]", passages, "en")
+    assert [c.number for c in kept.citations] == [1, 2]
+    assert finish("不知道", passages, "zh").kind == "dont_know"
+    assert finish("", passages, "en").citations == []
+
+
+@pytest.mark.anyio
+async def test_unrelated_question_gets_dont_know_without_sources(
+    kb: KnowledgeBase, tiny_engine: Engine
+) -> None:
+    reply = await answer(tiny_engine, kb, "How many moons does Jupiter have?", lang="en")
+    assert reply.kind == "dont_know" and reply.citations == []
+    assert "know" in reply.text.lower()
+    zh = await answer(tiny_engine, kb, "木星有多少颗卫星？", lang="zh")
+    assert zh.kind == "dont_know" and "不知道" in zh.text
+
+
+@pytest.mark.anyio
+async def test_grounded_answer_streams_and_cites_real_documents(
+    kb: KnowledgeBase, tiny_engine: Engine
+) -> None:
+    deltas, final = [], None
+    async for event in answer_stream(tiny_engine, kb, "What is the capital of Kenya?",
+                                     lang="en", max_tokens=24):
+        if event.reply is None:
+            deltas.append(event.delta)
+        else:
+            final = event.reply
+    assert final is not None and deltas
+    if final.kind == "knowledge":  # the tiny model may also say it does not know
+        assert final.citations and all(c.doc_id == "nairobi" for c in final.citations)
+        assert f"[{final.citations[0].number}]" in final.text
+        assert kb.get(final.citations[0].doc_id) is not None
+    else:
+        assert final.kind == "dont_know" and not final.citations

@@ -1,0 +1,104 @@
+"""Every loader on real files, including a real ZIM archive written with libzim; bad files
+are reported by name and the batch goes on; an ingest resumes where it stopped."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.ingest.run import ingest_paths
+from zhiyan.knowledge.settings import KnowledgeSettings
+
+
+def _write_zim(path: Path) -> None:
+    from libzim.writer import Creator, Hint, Item, StringProvider
+
+    class Page(Item):
+        def __init__(self, path: str, title: str, html: str) -> None:
+            super().__init__()
+            self.path, self.title, self.html = path, title, html
+
+        def get_path(self) -> str:
+            return self.path
+
+        def get_title(self) -> str:
+            return self.title
+
+        def get_mimetype(self) -> str:
+            return "text/html"
+
+        def get_contentprovider(self) -> StringProvider:
+            return StringProvider(self.html)
+
+        def get_hints(self) -> dict[Hint, int]:
+            return {Hint.FRONT_ARTICLE: True}
+
+    with Creator(str(path)).config_indexing(False, "eng") as creator:
+        creator.set_mainpath("A/Mombasa")
+        creator.add_metadata("Language", "swa")
+        creator.add_item(Page("A/Mombasa", "Mombasa",
+                              "<html><body><h1>Mombasa</h1><p>Mombasa ni mji wa pwani wa "
+                              "Kenya.</p><script>var x=1;</script></body></html>"))
+        creator.add_item(Page("A/Kilwa", "Kilwa", "<p>Kilwa Kisiwani ni kisiwa cha Tanzania.</p>"))
+
+
+def test_every_format_and_bad_files_skipped_by_name(tmp_path: Path) -> None:
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "notes.txt").write_text("Zanzibar spices\nClove farms cover Pemba island.\n")
+    (src / "guide.md").write_text("# Lamu guide\n\nLamu old town has no cars, only donkeys.\n")
+    (src / "page.html").write_text("<html><head><title>Dodoma</title><style>p{}</style></head>"
+                                   "<body><p>Dodoma is the capital of Tanzania.</p></body></html>")
+    (src / "docs.jsonl").write_text(
+        json.dumps({"id": "arusha", "title": "Arusha", "text": "Arusha lies near Mount Meru.",
+                    "lang": "en", "source": "atlas"}) + "\n{broken\n"
+        + json.dumps({"title": "no text"}) + "\n")
+    (src / "squad.json").write_text(json.dumps({"data": [{"title": "Kisumu", "paragraphs": [
+        {"id": "P1", "context": "Kisumu is a port city on Lake Victoria.", "qas": []}]}]}))
+    _write_zim(src / "sw.zim")
+    (src / "broken.zim").write_bytes(b"not a zim file at all")
+    (src / "binary.txt").write_bytes(b"\xff\xfe\x00bad")
+    (src / "photo.png").write_bytes(b"\x89PNG")
+
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    report = ingest_paths(kb, [src, tmp_path / "missing.txt"])
+    assert sorted(report.added) == ["P1", "arusha", "guide", "notes", "page", "sw/A/Kilwa",
+                                    "sw/A/Mombasa"]
+    skipped = {s["name"].split("/")[-1]: s["reason"] for s in report.skipped}
+    assert set(skipped) == {"docs.jsonl:2", "docs.jsonl:3", "broken.zim", "binary.txt",
+                            "photo.png", "missing.txt"}
+    assert "unsupported file type" in skipped["photo.png"]
+    assert "UTF-8" in skipped["binary.txt"]
+
+    assert kb.get("page").title == "Dodoma"  # type: ignore[union-attr]
+    assert "p{}" not in kb.get("page").text  # type: ignore[operator, union-attr]
+    mombasa = kb.get("sw/A/Mombasa")
+    assert mombasa is not None and mombasa.lang == "sw" and "var x" not in (mombasa.text or "")
+    assert kb.get("arusha").source == "atlas"  # type: ignore[union-attr]
+    assert kb.get("guide").title == "Lamu guide"  # type: ignore[union-attr]
+    assert kb.search_sync("Lake Victoria port")[0].doc_id == "P1"
+    assert kb.search_sync("kisiwa Tanzania")[0].doc_id == "sw/A/Kilwa"
+
+    # A second run resumes past finished files and changes nothing.
+    again = ingest_paths(kb, [src])
+    assert again.added == [] and again.resumed >= 7
+    # Without the resume mark, content hashes make it a no-op too.
+    fresh = ingest_paths(kb, [src / "docs.jsonl"], resume=False)
+    assert fresh.unchanged == ["arusha"] and fresh.added == []
+    kb.close()
+
+
+def test_changed_file_replaces_only_changed_documents(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    rows = [{"id": f"d{i}", "title": f"Doc {i}", "text": f"text number {i}"} for i in range(5)]
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3",
+                            KnowledgeSettings(embeddings=False, batch_size=2))
+    assert len(ingest_paths(kb, [path]).added) == 5
+    rows[3]["text"] = "a brand new text for three"
+    path.write_text("\n".join(json.dumps(r) for r in rows))
+    report = ingest_paths(kb, [path])
+    assert report.replaced == ["d3"] and len(report.unchanged) == 4
+    assert kb.search_sync("brand new")[0].version == 2
+    kb.close()
