@@ -22,15 +22,12 @@ from zhiyan.channels.web import idioms
 from zhiyan.channels.web.conversations import Conversation, WebMessage, title_from
 from zhiyan.channels.web.render import render, store_of, with_citation_links
 from zhiyan.channels.web.session import browser_id, check_csrf, page_lang, remember
-from zhiyan.engine.base import Message
 from zhiyan.engine.errors import EngineError
 from zhiyan.i18n import t
 
 router = APIRouter(include_in_schema=False)
 
 MAX_QUESTION_CHARS = 4000
-#: earlier messages sent along with a question, so follow-ups make sense
-HISTORY_MESSAGES = 6
 
 
 def cite_url(message_id: int, number: int) -> str:
@@ -76,17 +73,16 @@ async def chat_page(request: Request, c: str | None = None, error: str | None = 
 
 async def _answer(request: Request, conversation: Conversation, question: str
                   ) -> AsyncIterator[tuple[str, Reply | None]]:
-    """Ask the assistant; yields (delta, None)… then ("", reply) once the answer is stored."""
-    store = store_of(request)
-    earlier = store.messages(conversation.id)[-HISTORY_MESSAGES:]
-    store.add(conversation.id, "user", question)
+    """Ask the assistant; yields (delta, None)… then ("", reply). The assistant's memory
+    keeps the conversation's context under the same conversation id, so no history is
+    sent along."""
+    store_of(request).add(conversation.id, "user", question)
     turn = Turn(
         text=question,
         user_id=f"web:{browser_id(request)}",
         channel="web",
         conversation_id=conversation.id,
         markdown=False,
-        history=[Message(role=m.role, content=m.text) for m in earlier],
     )
     async for event in request.app.state.assistant.stream(turn):
         if event.reply is not None:

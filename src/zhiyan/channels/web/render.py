@@ -10,6 +10,7 @@ import hashlib
 import re
 from functools import cache
 from importlib import resources
+from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -72,13 +73,17 @@ ENV.globals["asset"] = asset_url
 ENV.globals["languages"] = LANGUAGES
 
 
-def store_of(request: Request) -> ConversationStore:
+def conversations_of(app: Any) -> ConversationStore:
     """The web's conversation store, opened on first use and kept on the app."""
-    store = getattr(request.app.state, "web_conversations", None)
+    store = getattr(app.state, "web_conversations", None)
     if store is None:
-        store = ConversationStore(request.app.state.settings.storage.database)
-        request.app.state.web_conversations = store
+        store = ConversationStore(app.state.settings.storage.database)
+        app.state.web_conversations = store
     return store
+
+
+def store_of(request: Request) -> ConversationStore:
+    return conversations_of(request.app)
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: object
