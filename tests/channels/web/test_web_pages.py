@@ -212,3 +212,71 @@ def test_idiom_corner_and_search(client: TestClient) -> None:
     assert "画蛇添足" in found and "huà shé tiān zú" in found
     by_pinyin = client.get("/idioms", params={"q": "hua she tian zu"}).text
     assert "画蛇添足" in by_pinyin
+
+
+def admin_client(client: TestClient) -> str:
+    """Log `client` in as the admin; return its CSRF token."""
+    csrf = csrf_of(client.get("/").text)
+    assert client.post("/admin/login", data={"csrf": csrf, "token": ADMIN_TOKEN}
+                       ).status_code == 303
+    return csrf
+
+
+def test_admin_manages_documents_through_the_page(client: TestClient) -> None:
+    csrf = admin_client(client)
+    as_json = {"Accept": "application/json"}
+    added = client.post("/admin/knowledge/upload", data={"csrf": csrf}, headers=as_json,
+                        files={"file": ("okapi.txt", b"The okapi lives in the Ituri forest.",
+                                        "text/plain")})
+    assert added.status_code == 200, added.text
+    assert added.json()["added"] == ["okapi"]
+    # refused before anything is stored, with a reason the page shows
+    refused = client.post("/admin/knowledge/upload", data={"csrf": csrf}, headers=as_json,
+                          files={"file": ("tool.exe", b"MZ", "application/octet-stream")})
+    assert refused.status_code == 415
+    assert "unsupported file type '.exe'" in refused.json()["skipped"][0]["reason"]
+    too_big = client.post("/admin/knowledge/upload", data={"csrf": csrf}, headers=as_json,
+                          files={"file": ("big.txt", b"x" * 1_100_000, "text/plain")})
+    assert too_big.status_code == 413
+    # the JavaScript-off upload answers with a page
+    page = client.post("/admin/knowledge/upload", data={"csrf": csrf},
+                       files={"file": ("tool.exe", b"MZ", "application/octet-stream")})
+    assert page.status_code == 415 and "tool.exe" in page.text and "<h2>Skipped</h2>" in page.text
+    # a CSRF-less upload is refused even with the admin cookie
+    assert client.post("/admin/knowledge/upload", headers=as_json,
+                       files={"file": ("a.txt", b"a", "text/plain")}).status_code == 403
+
+    listing = client.get("/admin/knowledge", params={"q": "okapi"}).text
+    assert 'href="/admin/knowledge/doc/okapi"' in listing
+    replaced = client.post("/admin/knowledge/doc/okapi/replace", data={
+        "csrf": csrf, "title": "Okapi", "text": "The okapi lives in the Kasai forest.",
+        "lang": "en", "source": ""})
+    assert replaced.status_code == 303
+    doc = client.get("/admin/knowledge/doc/okapi").text
+    assert "Kasai" in doc and "Saved as a new version." in client.get(
+        replaced.headers["location"]).text
+    rolled = client.post("/admin/knowledge/doc/okapi/rollback",
+                         data={"csrf": csrf, "version": "1"})
+    assert rolled.status_code == 303
+    assert "Ituri" in client.get("/admin/knowledge/doc/okapi").text
+    assert client.post("/admin/knowledge/doc/okapi/delete",
+                       data={"csrf": ""}).status_code == 403
+    assert client.post("/admin/knowledge/doc/okapi/delete",
+                       data={"csrf": csrf}).status_code == 303
+    assert client.get("/admin/knowledge/doc/okapi").status_code == 404
+
+
+def test_document_markup_is_escaped_on_the_admin_pages(client: TestClient) -> None:
+    csrf = admin_client(client)
+    evil = f"# Evil {XSS}\n\n{XSS} <img src=x onerror=alert(1)> The okapi eats leaves.\n"
+    assert client.post("/admin/knowledge/upload", data={"csrf": csrf},
+                       headers={"Accept": "application/json"},
+                       files={"file": ("evil.md", evil.encode(), "text/markdown")}
+                       ).status_code == 200
+    listing = client.get("/admin/knowledge").text
+    doc_link = re.search(r'href="(/admin/knowledge/doc/[^"]+)"', listing)
+    assert doc_link
+    doc = client.get(doc_link.group(1)).text
+    for page in (listing, doc):
+        assert XSS not in page and "<img src=x" not in page
+    assert "&lt;script&gt;" in doc

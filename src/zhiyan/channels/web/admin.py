@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hmac
 from typing import Annotated, Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 import httpx
-from fastapi import APIRouter, Form, Request, UploadFile
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from zhiyan.auth import ADMIN_COOKIE, AdminSettings, is_admin
 from zhiyan.channels.web.render import render, store_of
 from zhiyan.channels.web.session import check_csrf
+from zhiyan.knowledge.ingest import supported_suffixes
 
 router = APIRouter(include_in_schema=False)
 
@@ -56,6 +58,13 @@ async def _api(request: Request, method: str, path: str, **kwargs: Any) -> Any:
 
 def _login(request: Request, status: int = 401, error: str | None = None) -> Response:
     return render(request, "admin_login.html", status, error=error)
+
+
+def _failed(request: Request, exc: KnowledgeError) -> Response:
+    """The document list page, showing why the knowledge API refused."""
+    return render(request, "admin_knowledge.html", exc.status, documents=[], total=0, query="",
+                  error=str(exc), notice=None, previous=None, next=None, first=0, last=0,
+                  formats=supported_suffixes())
 
 
 def _wants_json(request: Request) -> bool:
@@ -109,7 +118,7 @@ async def knowledge_page(request: Request, q: str = "", offset: int = 0,
         documents=found.get("data", []), total=total, query=q, error=error, notice=notice,
         previous=page(max(0, offset - PAGE_SIZE)) if offset > 0 else None,
         next=page(offset + PAGE_SIZE) if offset + PAGE_SIZE < total else None,
-        first=offset + 1, last=min(total, offset + PAGE_SIZE),
+        first=offset + 1, last=min(total, offset + PAGE_SIZE), formats=supported_suffixes(),
     )
 
 
@@ -136,20 +145,11 @@ async def upload(request: Request) -> Response:
             summary["skipped"].append({"name": file.filename, "reason": str(exc)})
             status = exc.status if len(files) == 1 else status
             continue
-        for key in ("added", "replaced", "unchanged"):
-            summary[key] += _names(result.get(key))
-        summary["skipped"] += result.get("skipped", [])
+        for key in ("added", "replaced", "unchanged", "skipped"):
+            summary[key] += result.get(key, [])
     if _wants_json(request):
         return JSONResponse(summary, status)
     return render(request, "admin_upload.html", status, summary=summary)
-
-
-def _names(value: Any) -> list[str]:
-    """The upload answer lists documents (or counts them): names for the page."""
-    if isinstance(value, list):
-        return [str(v.get("title") or v.get("id")) if isinstance(v, dict) else str(v)
-                for v in value]
-    return [str(value)] if value else []
 
 
 def _refused(request: Request) -> Response:
@@ -159,20 +159,20 @@ def _refused(request: Request) -> Response:
     return _login(request)
 
 
-@router.get("/admin/knowledge/doc/{doc_id}")
+def _doc_path(doc_id: str, action: str = "") -> str:
+    return f"/documents/{quote(doc_id, safe='/')}{action}"
+
+
+@router.get("/admin/knowledge/doc/{doc_id:path}")
 async def document_page(request: Request, doc_id: str, notice: str | None = None) -> Response:
     if not is_admin(request):
         return _login(request)
     try:
-        document = await _api(request, "GET", f"/documents/{doc_id}")
-        versions = await _api(request, "GET", f"/documents/{doc_id}/versions")
+        document = await _api(request, "GET", _doc_path(doc_id))
+        versions = await _api(request, "GET", _doc_path(doc_id, "/versions"))
     except KnowledgeError as exc:
-        return render(request, "admin_knowledge.html", exc.status, documents=[], total=0,
-                      query="", error=str(exc), notice=None, previous=None, next=None,
-                      first=0, last=0)
-    if isinstance(versions, dict):
-        versions = versions.get("data", [])
-    return render(request, "admin_document.html", document=document, versions=versions,
+        return _failed(request, exc)
+    return render(request, "admin_document.html", document=document, versions=versions["data"],
                   notice=notice)
 
 
@@ -184,30 +184,30 @@ async def _change(request: Request, doc_id: str, csrf: str, method: str, path: s
     try:
         await _api(request, method, path, **kwargs)
     except KnowledgeError as exc:
-        return render(request, "admin_knowledge.html", exc.status, documents=[], total=0,
-                      query="", error=str(exc), notice=None, previous=None, next=None,
-                      first=0, last=0)
-    where = after or f"/admin/knowledge/doc/{doc_id}"
+        return _failed(request, exc)
+    where = after or f"/admin/knowledge/doc/{quote(doc_id, safe='/')}"
     return RedirectResponse(f"{where}?{urlencode({'notice': done})}", 303)
 
 
-@router.post("/admin/knowledge/doc/{doc_id}/replace")
+@router.post("/admin/knowledge/doc/{doc_id:path}/replace")
 async def replace(request: Request, doc_id: str, csrf: Annotated[str, Form()] = "",
-                  text: Annotated[str, Form()] = "",
-                  title: Annotated[str, Form()] = "") -> Response:
-    body = {"text": text, **({"title": title} if title.strip() else {})}
-    return await _change(request, doc_id, csrf, "PUT", f"/documents/{doc_id}", "replaced",
+                  title: Annotated[str, Form()] = "", text: Annotated[str, Form()] = "",
+                  lang: Annotated[str, Form()] = "", source: Annotated[str, Form()] = ""
+                  ) -> Response:
+    """A new version with the edited text; language and source carry over unless changed."""
+    body = {"title": title, "text": text, "lang": lang or None, "source": source or None}
+    return await _change(request, doc_id, csrf, "PUT", _doc_path(doc_id), "replaced",
                          json=body)
 
 
-@router.post("/admin/knowledge/doc/{doc_id}/delete")
+@router.post("/admin/knowledge/doc/{doc_id:path}/delete")
 async def delete(request: Request, doc_id: str, csrf: Annotated[str, Form()] = "") -> Response:
-    return await _change(request, doc_id, csrf, "DELETE", f"/documents/{doc_id}", "deleted",
+    return await _change(request, doc_id, csrf, "DELETE", _doc_path(doc_id), "deleted",
                          after="/admin/knowledge")
 
 
-@router.post("/admin/knowledge/doc/{doc_id}/rollback")
+@router.post("/admin/knowledge/doc/{doc_id:path}/rollback")
 async def rollback(request: Request, doc_id: str, csrf: Annotated[str, Form()] = "",
                    version: Annotated[int, Form()] = 0) -> Response:
-    return await _change(request, doc_id, csrf, "POST", f"/documents/{doc_id}/rollback",
+    return await _change(request, doc_id, csrf, "POST", _doc_path(doc_id, "/rollback"),
                          "rolled_back", json={"version": version})
