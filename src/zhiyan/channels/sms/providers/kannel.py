@@ -86,7 +86,7 @@ class Kannel(Provider):
 
     def inbound_ack(self, accepted: AcceptedInbound) -> Response:
         # An empty body: with omit-empty, smsbox sends nothing now; the reply follows.
-        return Response(b"", 200, media_type="text/plain")
+        return Response(b"", 200)
 
     def parse_dlr(self, request: WebhookRequest) -> DeliveryReport:
         raw = request.params()
