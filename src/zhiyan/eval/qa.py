@@ -1,0 +1,255 @@
+"""`zhiyan eval qa FILE`: retrieval and grounded-answer quality on SQuAD-format data.
+
+Every context goes into a fresh knowledge base; each question is searched (hit@1, hit@5: is
+the gold context among the retrieved documents), also typed in Traditional characters, and
+answered with citations by the configured model; EM and F1 follow the CMRC 2018 scorer
+(characters for Chinese, words elsewhere, F1 from the longest common substring). The same
+model answering without any passage is the baseline, measured in the same run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import statistics
+import string
+import tempfile
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from zhiyan.engine.base import ChatRequest, Engine, Message
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.grounded import answer
+from zhiyan.knowledge.ingest.squad import load_squad, paragraph_id
+from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.types import Document
+
+_PUNCT = set(string.punctuation) | set(
+    "，。：？！；、“”‘’（）《》〈〉【】『』「」﹃﹄〔〕…—－～·￥％＃＠＆＊＋＝｜＜＞／＼")
+_MARKER = re.compile(r"\s*\[\d{1,2}\]")
+
+
+def _segments(text: str) -> list[str]:
+    """CMRC 2018 mixed segmentation: each CJK character alone, other runs as words."""
+    out: list[str] = []
+    word = ""
+    for ch in text.lower().strip():
+        if ch in _PUNCT or ch.isspace() or re.match(r"[\u4e00-\u9fff]", ch):
+            if word:
+                out.append(word)
+                word = ""
+            if not ch.isspace() and ch not in _PUNCT:
+                out.append(ch)
+        else:
+            word += ch
+    if word:
+        out.append(word)
+    return out
+
+
+def _lcs(a: list[str], b: list[str]) -> int:
+    """Length of the longest common substring (what the CMRC scorer uses for F1)."""
+    best = 0
+    table = [0] * (len(b) + 1)
+    for x in a:
+        prev = 0
+        for j, y in enumerate(b, 1):
+            current = table[j]
+            table[j] = prev + 1 if x == y else 0
+            best = max(best, table[j])
+            prev = current
+    return best
+
+
+def f1_score(prediction: str, golds: list[str]) -> float:
+    best = 0.0
+    pred = _segments(prediction)
+    for gold in golds:
+        ref = _segments(gold)
+        common = _lcs(pred, ref)
+        if common:
+            p, r = common / len(pred), common / len(ref)
+            best = max(best, 2 * p * r / (p + r))
+    return best
+
+
+def exact_match(prediction: str, golds: list[str]) -> float:
+    pred = "".join(_segments(prediction))
+    return float(any(pred == "".join(_segments(g)) for g in golds))
+
+
+def load_questions(path: Path) -> tuple[list[Document], list[dict[str, Any]]]:
+    docs, questions = [], []
+    for article in load_squad(path):
+        title = str(article.get("title") or "")
+        for index, paragraph in enumerate(article.get("paragraphs", [])):
+            doc_id = paragraph_id(article, index, paragraph)
+            docs.append(Document(id=doc_id, title=title or doc_id, text=paragraph["context"],
+                                 source=path.name))
+            for qa in paragraph.get("qas", []):
+                if str(qa.get("question", "")).strip():
+                    questions.append({"id": qa.get("id"), "question": qa["question"],
+                                      "answers": [a["text"] for a in qa.get("answers", [])],
+                                      "doc_id": doc_id})
+    return docs, questions
+
+
+def retrieval(kb: KnowledgeBase, questions: list[dict[str, Any]],
+              convert: Any = None) -> dict[str, float]:
+    hit1 = hit5 = 0
+    latencies = []
+    for q in questions:
+        text = convert(q["question"]) if convert else q["question"]
+        started = time.perf_counter()
+        hits = kb.search_sync(text, 10)
+        latencies.append(time.perf_counter() - started)
+        ranked = list(dict.fromkeys(h.doc_id for h in hits))
+        hit1 += ranked[:1] == [q["doc_id"]]
+        hit5 += q["doc_id"] in ranked[:5]
+    n = max(len(questions), 1)
+    return {"hit@1": hit1 / n, "hit@5": hit5 / n,
+            "p50_ms": 1000 * statistics.median(latencies) if latencies else 0.0}
+
+
+BASELINE_PROMPT = "用最短的词语回答问题，不要解释。" \
+                  "Answer with the shortest phrase, no explanation."
+
+
+async def answers(engine: Engine, kb: KnowledgeBase, questions: list[dict[str, Any]],
+                  baseline: bool, max_tokens: int = 48,
+                  on_item: Any = None) -> dict[str, Any]:
+    rows = []
+    for q in questions:
+        started = time.perf_counter()
+        reply = await answer(engine, kb, q["question"], lang="zh", max_tokens=max_tokens)
+        took = time.perf_counter() - started
+        prediction = _MARKER.sub("", reply.text).strip() if reply.kind == "knowledge" else ""
+        row = {"id": q["id"], "question": q["question"], "gold": q["answers"],
+               "prediction": prediction, "kind": reply.kind, "seconds": took,
+               "cited": [c.doc_id for c in reply.citations], "gold_doc": q["doc_id"],
+               "em": exact_match(prediction, q["answers"]),
+               "f1": f1_score(prediction, q["answers"])}
+        if baseline:
+            started = time.perf_counter()
+            plain = await engine.chat(ChatRequest(messages=[
+                Message(role="system", content=BASELINE_PROMPT),
+                Message(role="user", content=q["question"])],
+                max_tokens=max_tokens, temperature=0.0, seed=0))
+            row["baseline_prediction"] = plain.content.strip()
+            row["baseline_seconds"] = time.perf_counter() - started
+            row["baseline_em"] = exact_match(plain.content, q["answers"])
+            row["baseline_f1"] = f1_score(plain.content, q["answers"])
+        rows.append(row)
+        if on_item:
+            on_item(row)
+    return {"rows": rows, **summarize(rows)}
+
+
+def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
+    if not rows:
+        return {}
+    out = {
+        "em": statistics.mean(r["em"] for r in rows),
+        "f1": statistics.mean(r["f1"] for r in rows),
+        "p50_s": statistics.median(r["seconds"] for r in rows),
+        "mean_s": statistics.mean(r["seconds"] for r in rows),
+        "cited_gold": statistics.mean(float(r["gold_doc"] in r["cited"]) for r in rows),
+    }
+    if "baseline_f1" in rows[0]:
+        out["baseline_em"] = statistics.mean(r["baseline_em"] for r in rows)
+        out["baseline_f1"] = statistics.mean(r["baseline_f1"] for r in rows)
+        out["baseline_p50_s"] = statistics.median(r["baseline_seconds"] for r in rows)
+    return out
+
+
+def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embeddings: bool,
+        model: str | None, config: Path | None, out: Path | None) -> dict[str, Any]:
+    import opencc
+
+    docs, questions = load_questions(path)
+    if limit:
+        questions = questions[:limit]
+    result: dict[str, Any] = {"file": str(path), "documents": len(docs),
+                              "questions": len(questions), "embeddings": embeddings}
+    with tempfile.TemporaryDirectory(prefix="zhiyan-eval-qa-") as folder:
+        kb = KnowledgeBase.open(Path(folder) / "kb.sqlite3",
+                                KnowledgeSettings(embeddings=embeddings))
+        started = time.perf_counter()
+        kb.add_many(docs)
+        result["ingest_s"] = time.perf_counter() - started
+        result["simplified"] = retrieval(kb, questions)
+        result["traditional"] = retrieval(kb, questions, opencc.OpenCC("s2t").convert)
+        typer.echo(f"retrieval: simplified {result['simplified']}, "
+                   f"traditional {result['traditional']}", err=True)
+        if with_answers:
+            from zhiyan.cli import _build_engine, _settings
+
+            settings = _settings(config, model)
+            engine = _build_engine(settings)
+            result["model"] = engine.model_id
+            def progress(row: dict[str, Any]) -> None:
+                typer.echo(f"  {row['f1']:.2f} {row['seconds']:.1f}s {row['question']} -> "
+                           f"{row['prediction']!r} (gold {row['gold'][0]!r})", err=True)
+
+            async def go() -> dict[str, Any]:
+                try:
+                    return await answers(engine, kb, questions, baseline, on_item=progress)
+                finally:
+                    await engine.close()
+
+            scored = asyncio.run(go())
+            result["answers"] = {k: v for k, v in scored.items() if k != "rows"}
+            result["rows"] = scored["rows"]
+        kb.close()
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
+    return result
+
+
+def print_table(result: dict[str, Any]) -> None:
+    dense = "on" if result["embeddings"] else "off"
+    typer.echo(f"\n{result['file']}: {result['questions']} questions over "
+               f"{result['documents']} passages (embeddings {dense})")
+    typer.echo(f"{'metric':<28}{'value':>10}")
+    for script in ("simplified", "traditional"):
+        r = result[script]
+        typer.echo(f"{'hit@1 ' + script:<28}{100 * r['hit@1']:>9.1f}%")
+        typer.echo(f"{'hit@5 ' + script:<28}{100 * r['hit@5']:>9.1f}%")
+        typer.echo(f"{'search p50 ' + script:<28}{r['p50_ms']:>8.1f}ms")
+    a = result.get("answers")
+    if a:
+        typer.echo(f"{'answer EM (grounded)':<28}{a['em']:>10.3f}")
+        typer.echo(f"{'answer F1 (grounded)':<28}{a['f1']:>10.3f}")
+        typer.echo(f"{'answer p50 (grounded)':<28}{a['p50_s']:>9.2f}s")
+        typer.echo(f"{'cites the gold passage':<28}{100 * a['cited_gold']:>9.1f}%")
+        if "baseline_f1" in a:
+            typer.echo(f"{'answer EM (no retrieval)':<28}{a['baseline_em']:>10.3f}")
+            typer.echo(f"{'answer F1 (no retrieval)':<28}{a['baseline_f1']:>10.3f}")
+            typer.echo(f"{'answer p50 (no retrieval)':<28}{a['baseline_p50_s']:>9.2f}s")
+            if a["baseline_f1"]:
+                typer.echo(f"F1 grounded / no retrieval = {a['f1'] / a['baseline_f1']:.2f}")
+
+
+def register(eval_app: typer.Typer) -> None:
+    @eval_app.command("qa")
+    def qa_command(
+        file: Annotated[Path, typer.Argument(help="SQuAD-format JSON (e.g. CMRC 2018)")],
+        limit: Annotated[int | None, typer.Option(help="first N questions only")] = None,
+        with_answers: Annotated[bool, typer.Option("--answers/--no-answers",
+                                                   help="also answer with the model")] = True,
+        baseline: Annotated[bool, typer.Option(help="also answer without retrieval")] = True,
+        embeddings: Annotated[bool, typer.Option(help="dense vectors too (slow ingest)")] = False,
+        model: Annotated[str | None, typer.Option("--model", "-m")] = None,
+        config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
+        out: Annotated[Path, typer.Option(help="JSON results")] = Path("var/eval/qa.json"),
+    ) -> None:
+        """Retrieval hit@1/hit@5 (Simplified and Traditional questions), grounded EM/F1 and
+        latency, against the same model without retrieval."""
+        result = run(file, limit, with_answers, baseline, embeddings, model, config, out)
+        print_table(result)
+        typer.echo(f"results: {out}")
