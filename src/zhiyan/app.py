@@ -18,6 +18,7 @@ from zhiyan.assistant.turn import Assistant
 from zhiyan.channels import http_api
 from zhiyan.channels import web as web_channel
 from zhiyan.channels.sms import api as sms_api
+from zhiyan.chengyu import api as chengyu_api
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError, QueueFullError
@@ -106,5 +107,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(knowledge_api.router)
     app.include_router(web_channel.router)
     app.include_router(sms_api.router)
+    app.include_router(chengyu_api.router)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # web pages on slow links
     return app

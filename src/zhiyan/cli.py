@@ -13,6 +13,7 @@ from rich.table import Table
 from tqdm import tqdm
 
 from zhiyan.channels.sms.cli import sms_app
+from zhiyan.chengyu.cli import idiom_app
 from zhiyan.config import Settings, load_settings
 from zhiyan.engine import models
 from zhiyan.engine.base import ChatRequest, Engine, Message
@@ -28,6 +29,7 @@ app.add_typer(model_app, name="model")
 app.add_typer(kb_app, name="kb")
 app.add_typer(eval_app, name="eval")
 app.add_typer(sms_app, name="sms")
+app.add_typer(idiom_app, name="idiom")
 
 console = Console()
 err = Console(stderr=True)

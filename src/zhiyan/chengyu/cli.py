@@ -1,0 +1,154 @@
+"""`zhiyan idiom …`: the idiom skills from the terminal."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from zhiyan.chengyu.dictionary import get_dictionary
+from zhiyan.chengyu.skills import SkillInputError, explain, find_by_meaning, judge_usage
+
+idiom_app = typer.Typer(help="Chinese idioms (成语): explain, find, judge, chain game, cloze.",
+                        no_args_is_help=True)
+
+LangOption = Annotated[str, typer.Option("--lang", "-l", help="answer language (zh, en, sw …)")]
+ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file")]
+
+
+def _fail(exc: SkillInputError, lang: str) -> None:
+    typer.echo(exc.message(lang), err=True)
+    raise typer.Exit(2)
+
+
+@idiom_app.command("show")
+def show(word: str, lang: LangOption = "zh") -> None:
+    """Explain an idiom (by characters, traditional characters or pinyin)."""
+    try:
+        typer.echo(asyncio.run(explain(word, lang)).render())
+    except SkillInputError as exc:
+        _fail(exc, lang)
+
+
+@idiom_app.command("find")
+def find(description: str, k: Annotated[int, typer.Option("-k")] = 5,
+         lang: LangOption = "zh") -> None:
+    """Idioms for a described meaning (reverse lookup), best first."""
+    try:
+        for idiom, score in find_by_meaning(description, k):
+            typer.echo(f"{idiom.word}\t{score:.1f}\t{idiom.explanation}")
+    except SkillInputError as exc:
+        _fail(exc, lang)
+
+
+@idiom_app.command("search")
+def search(text: str, k: Annotated[int, typer.Option("-k")] = 5) -> None:
+    """Idioms spelled like `text`: exact, pinyin, initials or one character off."""
+    dictionary = get_dictionary()
+    found = [d for d in [dictionary.lookup(text)] if d]
+    found += dictionary.by_pinyin(text) + dictionary.by_abbreviation(text)
+    found += dictionary.closest(text, k)
+    seen: set[str] = set()
+    for idiom in found:
+        if idiom.word not in seen and len(seen) < k:
+            seen.add(idiom.word)
+            typer.echo(f"{idiom.word}\t{idiom.pinyin}\t{idiom.explanation}")
+
+
+@idiom_app.command("today")
+def today(date: Annotated[str | None, typer.Option(help="YYYY-MM-DD")] = None,
+          lang: LangOption = "zh") -> None:
+    """The idiom of the day."""
+    day = dt.date.fromisoformat(date) if date else dt.date.today()
+    word = get_dictionary().idiom_of_the_day(day).word
+    typer.echo(asyncio.run(explain(word, lang)).render())
+
+
+@idiom_app.command("detect")
+def detect(text: str) -> None:
+    """The idioms used in a text, with their positions."""
+    from zhiyan.chengyu.detect import find_idioms
+
+    for match in find_idioms(text):
+        typer.echo(f"{match.start}-{match.end}\t{match.word}\t{match.idiom.explanation}")
+
+
+@idiom_app.command("judge")
+def judge(sentence: str, word: str, lang: LangOption = "zh",
+          model: Annotated[str | None, typer.Option(
+              help="ask this model whether the meaning fits (default: form only)")] = None,
+          ) -> None:
+    """Whether an idiom is used correctly in a sentence, and why."""
+    engine = None
+    if model:
+        from zhiyan.config import EngineSettings
+        from zhiyan.engine.factory import build_engine
+
+        engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+
+    async def go() -> None:
+        try:
+            verdict = await judge_usage(sentence, word, engine, lang)
+        finally:
+            if engine:
+                await engine.close()
+        typer.echo(("✓ " if verdict.correct else "✗ ") + verdict.reason)
+
+    try:
+        asyncio.run(go())
+    except SkillInputError as exc:
+        _fail(exc, lang)
+
+
+@idiom_app.command("chain")
+def chain(
+    word: Annotated[str | None, typer.Argument(help="your idiom; omit to let zhiyan move")] = None,
+    conversation: Annotated[str, typer.Option(help="game id")] = "cli",
+    new: Annotated[bool, typer.Option(help="start a new game")] = False,
+    homophone: Annotated[bool, typer.Option(help="allow same-sound links (new game)")] = False,
+    config: ConfigOption = None,
+    lang: LangOption = "zh",
+) -> None:
+    """Play the idiom chain game (成语接龙); the game is saved in zhiyan's database."""
+    from zhiyan.chengyu.chain import ChainGame
+    from zhiyan.config import load_settings
+    from zhiyan.storage.db import open_database
+
+    conn = open_database(load_settings(config).storage.database)
+    game = ChainGame(conn, conversation)
+    if new:
+        game.start(homophone)
+    moves = [game.play(word)] if word else []
+    if not moves or moves[0].valid:
+        moves.append(game.respond())
+    for move in moves:
+        typer.echo(f"[{move.player}] {move.message(lang)}")
+    conn.close()
+
+
+@idiom_app.command("cloze")
+def cloze(content: str, candidates: Annotated[str, typer.Argument(help="comma-separated")],
+          model: Annotated[str, typer.Option(help="default, lite, tiny or a .gguf")] = "default",
+          ) -> None:
+    """Choose the idiom for the #idiom# blank in CONTENT."""
+    from zhiyan.chengyu.cloze import ClozeInputError, ClozeSolver, parse_item
+    from zhiyan.config import EngineSettings
+    from zhiyan.engine.factory import build_engine
+
+    try:
+        item = parse_item(content, [c for c in candidates.replace("，", ",").split(",") if c])
+    except ClozeInputError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+
+    async def go() -> int:
+        try:
+            return (await ClozeSolver(engine).solve(item)).choice
+        finally:
+            await engine.close()
+
+    typer.echo(item.candidates[asyncio.run(go())])

