@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from tests.channels.web.helpers import ADMIN_TOKEN, csrf_of
 
 from zhiyan.assistant.turn import Citation
-from zhiyan.channels.web.render import conversations_of
+from zhiyan.channels.web.render import answer_html, conversations_of
 from zhiyan.i18n import LANGUAGES, catalog, missing_keys
 
 XSS = '<script>alert("xss")</script>'
@@ -132,13 +132,22 @@ def test_html_in_messages_and_cited_documents_is_escaped(client: TestClient) -> 
     )])
     page = client.get(f"/?c={cid}").text
     assert XSS not in page and "<img src=x" not in page
-    assert f'<a class="cite" href="/cite/{message_id}/1">[1]</a>' in page
+    assert f'<a class="cite" href="/cite/{message_id}/1" target="_blank"' in page
     passage = client.get(f"/cite/{message_id}/1")
     assert passage.status_code == 200
     assert XSS not in passage.text and "<img src=x" not in passage.text
     assert "&lt;img src=x onerror=" in passage.text
     # and no page may run inline script even if something slipped through
     assert "script-src 'self'" in passage.headers["content-security-policy"]
+
+
+def test_answers_render_a_little_markdown_and_nothing_else() -> None:
+    html = answer_html(
+        "**Paris** is the `capital` *of* France [1] [2].\n**<b>x</b>** `<script>` a*b*c",
+        {1: "/cite/7/1"})
+    assert html.startswith("<strong>Paris</strong> is the <code>capital</code> <em>of</em>")
+    assert '<a class="cite" href="/cite/7/1" target="_blank" rel="noopener">[1]</a> [2]' in html
+    assert "<strong>&lt;b&gt;x&lt;/b&gt;</strong> <code>&lt;script&gt;</code> a*b*c" in html
 
 
 def test_every_language_has_every_web_message(client: TestClient) -> None:

@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from zhiyan.assistant.turn import Reply, Turn
 from zhiyan.channels.web import idioms
 from zhiyan.channels.web.conversations import Conversation, WebMessage, title_from
-from zhiyan.channels.web.render import render, store_of, with_citation_links
+from zhiyan.channels.web.render import answer_html, render, store_of
 from zhiyan.channels.web.session import browser_id, check_csrf, page_lang, remember
 from zhiyan.engine.errors import EngineError
 from zhiyan.i18n import t
@@ -40,7 +40,7 @@ def _view(message: WebMessage) -> dict[str, Any]:
         "id": message.id,
         "role": message.role,
         "text": message.text,
-        "html": with_citation_links(message.text, urls),
+        "html": answer_html(message.text, urls),
         "citations": [(c, urls[c.number]) for c in message.citations],
     }
 
@@ -82,7 +82,8 @@ async def _answer(request: Request, conversation: Conversation, question: str
         user_id=f"web:{browser_id(request)}",
         channel="web",
         conversation_id=conversation.id,
-        markdown=False,
+        # markdown lets the assistant stream (plain text is shaped whole at the end)
+        markdown=True,
     )
     async for event in request.app.state.assistant.stream(turn):
         if event.reply is not None:
@@ -144,6 +145,8 @@ async def chat_stream(request: Request, body: StreamRequest) -> Response:
                 yield _sse({
                     "message_id": message_id,
                     "text": reply.text,
+                    "html": answer_html(reply.text, {
+                        c.number: cite_url(message_id, c.number) for c in reply.citations}),
                     "citations": [
                         {**asdict(c), "url": cite_url(message_id, c.number)}
                         for c in reply.citations

@@ -49,18 +49,28 @@ def asset_url(name: str) -> str:
 
 
 CITE_MARK = re.compile(r"\[(\d{1,2})\]")
+BOLD = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
+CODE = re.compile(r"`([^`\n]+)`")
+ITALIC = re.compile(r"(?<![*\w])\*(?=\S)([^*\n]+?)(?<=\S)\*(?![*\w])")
 
 
-def with_citation_links(text: str, citation_urls: dict[int, str]) -> Markup:
-    """Escape an answer and turn its [n] markers into links to the cited passage."""
+def answer_html(text: str, citation_urls: dict[int, str]) -> Markup:
+    """An answer as HTML: everything escaped first, then the little markdown the assistant
+    writes (bold, italics, code) and its [n] markers as links to the cited passages. The
+    same function renders the page and the end of a streamed answer."""
 
     def link(match: re.Match[str]) -> str:
         url = citation_urls.get(int(match.group(1)))
         if url is None:
             return match.group(0)
-        return f'<a class="cite" href="{escape(url)}">[{match.group(1)}]</a>'
+        return (f'<a class="cite" href="{escape(url)}" target="_blank" rel="noopener">'
+                f'[{match.group(1)}]</a>')
 
-    return Markup(CITE_MARK.sub(link, str(escape(text))))
+    html = str(escape(text))
+    html = CODE.sub(r"<code>\1</code>", html)
+    html = BOLD.sub(r"<strong>\1</strong>", html)
+    html = ITALIC.sub(r"<em>\1</em>", html)
+    return Markup(CITE_MARK.sub(link, html))
 
 
 ENV = Environment(

@@ -1,6 +1,7 @@
 // Chat: send with fetch and show the answer as it streams (Server-Sent Events over a POST).
 // Everything here is an enhancement: the compose and retry forms also work as plain posts.
-// Text from the server is only ever set with textContent, never parsed as HTML.
+// Streamed text is only ever set with textContent; the finished answer is the HTML the
+// server renders for the page (escaped first), so both look the same.
 "use strict";
 (() => {
   const form = document.getElementById("compose");
@@ -36,17 +37,8 @@
   }
 
   function finish(li, d) {
-    const body = li.querySelector(".text");
-    const urls = new Map(d.citations.map((c) => [c.number, c.url]));
-    body.textContent = "";
-    let last = 0;
-    for (const m of d.text.matchAll(/\[(\d{1,2})\]/g)) {
-      const url = urls.get(Number(m[1]));
-      if (!url) continue;
-      body.append(d.text.slice(last, m.index), link(m[0], url, "cite"));
-      last = m.index + m[0].length;
-    }
-    body.append(d.text.slice(last));
+    // the server's rendering of the final answer: escaped there, then bold/code/[n] links
+    li.querySelector(".text").innerHTML = d.html;
     if (d.citations.length) {
       const ol = el("ol", "sources");
       ol.setAttribute("aria-label", S.sources);
