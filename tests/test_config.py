@@ -15,7 +15,8 @@ def test_defaults_bind_loopback(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     settings = load_settings(environ={})
     assert settings.server.host == "127.0.0.1"
     assert settings.engine.model == "default"
-    assert settings.storage.database == Path("var/zhiyan.sqlite3")
+    assert settings.storage.database.name == "zhiyan.sqlite3"
+    assert settings.storage.data_dir.is_absolute()
 
 
 def test_file_then_environment(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from zhiyan.channels.sms.cli import sms_app
 from zhiyan.chengyu.cli import idiom_app
 from zhiyan.config import Settings, load_settings
 from zhiyan.engine import models
-from zhiyan.engine.base import ChatRequest, Engine, Message
+from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError, ModelError
 from zhiyan.eval import eval_app
 from zhiyan.knowledge.cli import kb_app
@@ -103,11 +103,24 @@ def chat(
     except ModelError as exc:
         err.print(f"[red]cannot start:[/red] {exc}")
         raise typer.Exit(1) from None
-    asyncio.run(_chat(engine, message, max_tokens))
+    asyncio.run(_chat(settings, engine, message, max_tokens))
 
 
-async def _chat(engine: Engine, message: str | None, max_tokens: int) -> None:
-    history: list[Message] = []
+async def _chat(settings: Settings, engine: Engine, message: str | None,
+                max_tokens: int) -> None:
+    """A terminal channel: each line is a turn through the same pipeline as every channel,
+    so answers carry citations and the conversation is remembered like anywhere else."""
+    import uuid
+
+    from zhiyan.assistant.turn import Assistant, Turn
+    from zhiyan.knowledge.base import KnowledgeBase
+    from zhiyan.knowledge.settings import KnowledgeSettings
+
+    kb = KnowledgeBase.open(settings.storage.database,
+                            settings.section("knowledge", KnowledgeSettings))
+    assistant = Assistant(engine, settings, settings.storage.database, kb,
+                          default_max_tokens=max_tokens)
+    conversation = uuid.uuid4().hex
     try:
         while True:
             if message is None:
@@ -121,22 +134,21 @@ async def _chat(engine: Engine, message: str | None, max_tokens: int) -> None:
                     continue
             else:
                 text = message
-            history.append(Message(role="user", content=text))
-            reply = []
+            turn = Turn(text=text, user_id="cli", channel="cli", conversation_id=conversation,
+                        markdown=False, max_tokens=max_tokens)
             try:
-                async for chunk in engine.chat_stream(
-                    ChatRequest(messages=history, max_tokens=max_tokens, temperature=0.3)
-                ):
-                    reply.append(chunk.delta)
-                    console.print(chunk.delta, end="", markup=False, highlight=False)
+                async for event in assistant.stream(turn):
+                    console.print(event.delta, end="", markup=False, highlight=False)
+                    if event.reply is not None:
+                        console.print()
+                        for c in event.reply.citations:
+                            console.print(f"[{c.number}] {c.title} ({c.doc_id} v{c.version})",
+                                          markup=False, highlight=False, style="dim")
             except EngineError as exc:
                 err.print(f"[red]{exc}[/red]")
-                history.pop()
                 if message is not None:
                     raise typer.Exit(1) from None
                 continue
-            console.print()
-            history.append(Message(role="assistant", content="".join(reply)))
             if message is not None:
                 break
     finally:

@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 SectionT = TypeVar("SectionT", bound=BaseModel)
 
@@ -40,6 +40,10 @@ class EngineSettings(BaseModel):
     cache_dir: Path | None = None
 
 
+def _data_home() -> Path:
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
+
+
 class ServerSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -49,7 +53,13 @@ class ServerSettings(BaseModel):
 
 class StorageSettings(BaseModel):
     #: the SQLite database holding conversations, knowledge and queues
-    data_dir: Path = Path("var")
+    #: (default: $XDG_DATA_HOME/zhiyan, i.e. ~/.local/share/zhiyan)
+    data_dir: Path = Field(default_factory=lambda: _data_home() / "zhiyan")
+
+    @field_validator("data_dir")
+    @classmethod
+    def _expand(cls, value: Path) -> Path:
+        return value.expanduser()
 
     @property
     def database(self) -> Path:
