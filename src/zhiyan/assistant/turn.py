@@ -55,6 +55,8 @@ class Turn:
     top_p: float | None = None
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    #: a GBNF grammar the answer must follow; such an answer is passed through unshaped
+    grammar: str | None = None
 
 
 @dataclass
@@ -313,7 +315,7 @@ class Assistant:
             messages=plan.messages, max_tokens=plan.max_tokens,
             temperature=self.settings.temperature if turn.temperature is None
             else turn.temperature,
-            stop=list(turn.stop), seed=turn.seed,
+            stop=list(turn.stop), seed=turn.seed, grammar=turn.grammar,
         )
         if turn.top_p is not None:
             request.top_p = turn.top_p
@@ -373,6 +375,9 @@ class Assistant:
 
     def _finish(self, turn: Turn, plan: _Plan, answer: str, finish: str,
                 usage: Usage | None) -> Reply:
+        if turn.grammar:
+            # the caller asked for text in an exact form: notes or sources would break it
+            return Reply(answer, plan.lang, kind="answer", finish_reason=finish, usage=usage)
         lang, notes = plan.lang, []
         kind = plan.kind if plan.kind == "idiom" or plan.passages else "answer"
         answer_lang = language.detect(answer[:400]).lang if len(answer) >= \

@@ -122,6 +122,7 @@ async def chat_completions(body: ChatCompletionRequest, request: Request) -> Res
         top_p=body.top_p,
         stop=chat.stop,
         seed=chat.seed,
+        grammar=chat.grammar,
     )
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     created = int(time.time())
