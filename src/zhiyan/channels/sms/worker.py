@@ -65,7 +65,13 @@ class LeaseLost(Exception):
 
 
 def load_providers(settings: SmsSettings) -> dict[str, Provider]:
-    return {name: load_provider(name, options) for name, options in settings.providers.items()}
+    providers = {}
+    for name, options in settings.providers.items():
+        try:
+            providers[name] = load_provider(name, options)
+        except KeyError:
+            raise ValueError(f"[sms.providers.{name}]: no such SMS provider") from None
+    return providers
 
 
 def backoff(attempt: int, base: float, cap: float) -> float:

@@ -1,6 +1,6 @@
 """Kannel (bearerbox + smsbox), the open-source gateway operators run in front of their SMSCs.
 
-Inbound: an `sms-service` whose get-url (or post-url) carries the parameters below; set
+Inbound: an `sms-service` whose get-url carries the parameters below; set
 `mo-recode = true` so UCS-2 text arrives as UTF-8, and `omit-empty = true` because zhiyan
 answers the webhook at once with an empty body and sends the reply later::
 
