@@ -14,7 +14,7 @@ def test_thai_is_segmented_into_words() -> None:
 
 def test_mixed_scripts_split_by_script_and_operators_are_plain_words() -> None:
     words = tokens('abc北京 "NEAR(x* OR y)" don\'t')
-    assert words[:2] == ["abc", "北京"]
+    assert {"abc", "北京", "near", "don't"} <= set(words)
     assert all('"' not in w and " " not in w and "*" not in w for w in words)
 
 

@@ -20,6 +20,7 @@ _RUNS = re.compile(
     r"|(?P<word>[^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]+"
     r"(?:['’][^\W_\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\u0e00-\u0e7f]+)*)"
 )
+_HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _THAI = re.compile(r"[\u0e00-\u0e7f]")
 _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
@@ -44,6 +45,17 @@ def _t2s():  # type: ignore[no-untyped-def]
 
 
 @lru_cache(maxsize=1)
+def _traditional() -> frozenset[str]:
+    """Characters OpenCC would change: text without any is left alone (OpenCC in pure
+    Python is the slowest step of indexing, and most text has nothing to convert)."""
+    from importlib import resources
+
+    table = resources.files("opencc") / "dictionary" / "TSCharacters.txt"
+    return frozenset(line.split("\t", 1)[0] for line in
+                     table.read_text(encoding="utf-8").splitlines() if "\t" in line)
+
+
+@lru_cache(maxsize=1)
 def _jieba():  # type: ignore[no-untyped-def]
     import jieba
 
@@ -56,7 +68,7 @@ def _jieba():  # type: ignore[no-untyped-def]
 def normalize(text: str) -> str:
     """NFKC, lowercase, Traditional → Simplified (only when Han characters are present)."""
     text = unicodedata.normalize("NFKC", text).lower()
-    if _HAN.search(text):
+    if _HAN.search(text) and not _traditional().isdisjoint(text):
         text = _t2s().convert(text)
     return text
 
@@ -67,23 +79,26 @@ def _thai_words(run: str) -> list[str]:
     return [w for w in word_tokenize(run, engine="newmm", keep_whitespace=False) if w.strip()]
 
 
+def _runs(text: str) -> list[str]:
+    words: list[str] = []
+    for match in _RUNS.finditer(text):
+        if match.lastgroup == "thai":
+            words += _thai_words(match.group())
+        else:
+            words.append(match.group().replace("’", "'"))
+    return words
+
+
 def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """The BM25 tokens of `text`; contains no quote, space or FTS operator character."""
-    out: list[str] = []
-    for match in _RUNS.finditer(normalize(text)):
-        kind = match.lastgroup
-        run = match.group()
-        if kind == "han":
-            words = [w for w in _jieba().cut_for_search(run) if w.strip()]
-        elif kind == "thai":
-            words = _thai_words(run)
-        else:
-            words = [run.replace("’", "'")]
-        for word in words:
-            word = word.replace('"', "").strip()
-            if word and not (drop_stopwords and word in STOPWORDS):
-                out.append(word)
-    return out
+    text = normalize(text)
+    words = _runs(_HAN_RUN.sub(" ", text))
+    han = _HAN_RUN.findall(text)
+    if han:
+        # One jieba pass over all Han runs (a call per run costs twice as much); token
+        # order does not matter to BM25.
+        words += [w for w in _jieba().cut_for_search("\n".join(han)) if w.strip()]
+    return [w for w in words if not (drop_stopwords and w in STOPWORDS)]
 
 
 def detect_lang(text: str) -> str:

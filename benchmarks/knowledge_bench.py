@@ -1,0 +1,234 @@
+"""Knowledge base benchmark: ingest rate, query latency at 10k and 100k chunks, and recall@5
+against bm25s on the same corpus and queries, all in one run.
+
+Corpus: the 256 CMRC 2018 trial passages (the gold passages of its 1,000 questions) plus
+synthetic distractor documents, each three random sentences from the CHID passages (other
+Chinese text), up to the chunk count asked for. Queries: the CMRC questions, in Simplified
+and in Traditional characters. bm25s gets the same tokens as zhiyan (jieba + OpenCC), so
+the comparison is of ranking and engineering, not of tokenizers.
+
+Dense vectors for 100k chunks cannot be computed on 2 cores in a benchmark run (about a
+second a chunk), so distractor passages get random unit vectors: the dense search cost
+(a 100k × 384 matrix-vector product) is real, and query embedding runs the real model.
+Hybrid *quality* is measured by `zhiyan eval qa --embeddings`, not here.
+
+    .venv/bin/python benchmarks/knowledge_bench.py --sizes 10000 100000
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from zhiyan.knowledge.base import KnowledgeBase, text_hash
+from zhiyan.knowledge.chunk import sentences
+from zhiyan.knowledge.embed import E5Embedder, Embedder
+from zhiyan.knowledge.segment import tokens
+from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.store import PreparedChunk, PreparedDocument, SQLiteStore
+from zhiyan.knowledge.types import Document
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+class QueryOnlyE5(Embedder):
+    """Real e5 for queries; hash-seeded random unit vectors for passages (see above)."""
+
+    def __init__(self) -> None:
+        self.e5 = E5Embedder()
+        self.dim = self.e5.dim
+        self.model = "bench-random-passages"
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        out = np.empty((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            seed = int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little")
+            v = np.random.default_rng(seed).standard_normal(self.dim).astype(np.float32)
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+    def query(self, text: str) -> np.ndarray:
+        return self.e5.query(text)
+
+
+def corpus(chunks: int, seed: int = 7) -> tuple[list[Document], list[dict[str, str]],
+                                              list[tuple[str, ...]]]:
+    """Real passages, their questions, and `chunks` − 460 distractors as sentence triples."""
+    from zhiyan.eval.qa import load_questions
+
+    docs, questions = load_questions(DATA / "cmrc2018_trial.json")
+    pool = []
+    for line in (DATA / "chid_fewclue_train.jsonl").read_text().splitlines():
+        pool += sentences(json.loads(line)["content"].replace("#idiom#", "之"))
+    rng = random.Random(seed)
+    real_chunks = 460  # what the 256 passages chunk into at 400 characters
+    filler = [tuple(rng.sample(pool, 3)) for _ in range(max(0, chunks - real_chunks))]
+    return docs, questions, filler
+
+
+def filler_doc(i: int, triple: tuple[str, ...]) -> Document:
+    return Document(id=f"filler{i}", title=f"杂文{i}", text="".join(triple), lang="zh",
+                    source="filler")
+
+
+def build(path: Path, docs: list[Document], filler: list[tuple[str, ...]],
+          embedder: Embedder) -> KnowledgeBase:
+    """The real passages through the normal ingest path; distractors written directly with
+    tokens assembled from per-sentence segmentation (cached), which keeps a 100k-chunk build
+    to a minute on 2 cores. Ingest speed is measured separately (`ingest_rate`)."""
+    kb = KnowledgeBase(SQLiteStore(path, embed_model=embedder.model), embedder,
+                       KnowledgeSettings(batch_size=256))
+    kb.add_many(docs)
+    cache: dict[str, str] = {}
+    for start in range(0, len(filler), 2000):
+        prepared = []
+        for i in range(start, min(start + 2000, len(filler))):
+            doc = filler_doc(i, filler[i])
+            words = " ".join(cache.setdefault(s, " ".join(tokens(s, drop_stopwords=False)))
+                             for s in filler[i])
+            text = doc.text
+            chunk = PreparedChunk(text, text_hash(f"{doc.title}\n{text}"),
+                                  " ".join(tokens(doc.title, drop_stopwords=False)) + " " + words)
+            prepared.append(PreparedDocument(doc, doc.content_hash(), [chunk]))
+        vectors = embedder.passages([p.chunks[0].text for p in prepared])
+        kb.store.write(prepared, {p.chunks[0].text_hash: v for p, v in zip(prepared, vectors,
+                                                                           strict=True)})
+    return kb
+
+
+def ingest_rate(folder: Path, docs: list[Document], embeddings: bool) -> float:
+    """Chunks per second through the normal path (segmentation, chunking, embedding)."""
+    kb = KnowledgeBase.open(folder / f"rate-{embeddings}.sqlite3",
+                            KnowledgeSettings(embeddings=embeddings))
+    started = time.perf_counter()
+    kb.add_many(docs)
+    took = time.perf_counter() - started
+    chunks = kb.store.counts()["chunks"]
+    kb.close()
+    return chunks / took
+
+
+def percentiles(values: list[float]) -> tuple[float, float]:
+    ordered = sorted(values)
+    return (1000 * statistics.median(ordered),
+            1000 * ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))])
+
+
+def recall_at_5(ranked: list[list[str]], questions: list[dict[str, str]]) -> float:
+    return statistics.mean(float(q["doc_id"] in r[:5]) for r, q in zip(ranked, questions,
+                                                                        strict=True))
+
+
+def bench_size(chunks: int, queries: int, folder: Path) -> dict[str, object]:
+    import bm25s
+    import opencc
+
+    s2t = opencc.OpenCC("s2t").convert
+    docs, questions, filler = corpus(chunks)
+    questions = questions[:queries]
+    print(f"\n== {chunks:,} chunks", file=sys.stderr)
+
+    kb = build(folder / f"kb-{chunks}.sqlite3", docs, filler, QueryOnlyE5())
+    bm25_only = KnowledgeBase(kb.store, None, kb.settings)
+    counts = kb.store.counts()
+    result: dict[str, object] = {"chunks": counts["chunks"], "documents": counts["documents"]}
+
+    # bm25s on exactly the same chunks and tokens.
+    rows = kb.store._read.execute(
+        "SELECT c.doc_id, f.tokens FROM kb_chunks c JOIN kb_fts f ON f.rowid = c.id").fetchall()
+    owners = [r[0] for r in rows]
+    started = time.perf_counter()
+    retriever = bm25s.BM25()
+    retriever.index([r[1].split() for r in rows], show_progress=False)
+    result["bm25s_index_s"] = time.perf_counter() - started
+
+    for script, convert in (("simplified", lambda s: s), ("traditional", s2t)):
+        ours, theirs, ours_t, theirs_t = [], [], [], []
+        for q in questions:
+            text = convert(q["question"])
+            started = time.perf_counter()
+            hits = bm25_only.search_sync(text, 20)
+            ours_t.append(time.perf_counter() - started)
+            ours.append(list(dict.fromkeys(h.doc_id for h in hits)))
+            started = time.perf_counter()
+            query_tokens = [t for t in tokens(text) if t in retriever.vocab_dict] or ["之"]
+            found, _ = retriever.retrieve([query_tokens], k=20, show_progress=False,
+                                          n_threads=1)
+            theirs_t.append(time.perf_counter() - started)
+            theirs.append(list(dict.fromkeys(owners[i] for i in found[0])))
+        result[f"recall@5_{script}"] = recall_at_5(ours, questions)
+        result[f"bm25s_recall@5_{script}"] = recall_at_5(theirs, questions)
+        result[f"bm25_p50_ms_{script}"], result[f"bm25_p95_ms_{script}"] = percentiles(ours_t)
+        result[f"bm25s_p50_ms_{script}"], _ = percentiles(theirs_t)
+
+    # Hybrid: BM25 plus the dense index over every chunk, with real query embedding.
+    kb.search_sync("预热", 5)  # load the dense matrix once, as a running server has
+    lat, cpu = [], []
+    for q in questions:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        kb.search_sync(q["question"], 5)
+        lat.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - cpu_started)
+    result["hybrid_p50_ms"], result["hybrid_p95_ms"] = percentiles(lat)
+    # CPU time of the query: what the latency is on an idle machine, since the benchmark
+    # box is shared (wall time above includes waiting for a core).
+    result["hybrid_cpu_p50_ms"], result["hybrid_cpu_p95_ms"] = percentiles(cpu)
+    kb.close()
+    print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--rate-docs", type=int, default=1000,
+                        help="distractor documents ingested to measure the ingest rate")
+    parser.add_argument("--embed-sample", type=int, default=24,
+                        help="passages embedded for the with-embeddings ingest rate")
+    parser.add_argument("--out", type=Path, default=Path("var/bench/knowledge.json"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="zhiyan-kb-bench-") as name:
+        folder = Path(name)
+        docs, _, filler = corpus(460 + args.rate_docs)
+        results: dict[str, object] = {
+            "ingest_chunks_per_s": ingest_rate(
+                folder, [filler_doc(i, t) for i, t in enumerate(filler)], False),
+            "ingest_with_embeddings_chunks_per_s": ingest_rate(
+                folder, docs[:args.embed_sample], True),
+        }
+        print(json.dumps(results), file=sys.stderr)
+        results["sizes"] = [bench_size(n, args.queries, folder) for n in args.sizes]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(results, indent=1))
+
+    print(f"ingest without embeddings ({args.rate_docs} distractor documents): "
+          f"{results['ingest_chunks_per_s']:.1f} chunks/s")
+    print(f"ingest with embeddings (e5-small, {args.embed_sample} CMRC passages): "
+          f"{results['ingest_with_embeddings_chunks_per_s']:.2f} chunks/s")
+    header = (f"{'chunks':>8} {'hybrid p50':>11} {'p95':>7} {'cpu p50':>8} {'bm25 p50':>9} "
+              f"{'bm25s p50':>10} {'R@5 zhiyan':>11} {'R@5 bm25s':>10} {'ratio':>6}")
+    for script in ("simplified", "traditional"):
+        print(f"\nqueries in {script} characters")
+        print(header)
+        for r in results["sizes"]:  # type: ignore[attr-defined]
+            ours, theirs = r[f"recall@5_{script}"], r[f"bm25s_recall@5_{script}"]
+            print(f"{r['chunks']:>8,} "
+                  f"{r['hybrid_p50_ms']:>9.1f}ms {r['hybrid_p95_ms']:>5.1f}ms "
+                  f"{r['hybrid_cpu_p50_ms']:>6.1f}ms "
+                  f"{r[f'bm25_p50_ms_{script}']:>7.1f}ms {r[f'bm25s_p50_ms_{script}']:>8.1f}ms "
+                  f"{100 * ours:>10.1f}% {100 * theirs:>9.1f}% {ours / theirs:>6.3f}")
+    print(f"\nresults: {args.out}")
+
+
+if __name__ == "__main__":
+    main()
