@@ -37,6 +37,8 @@ fi
 # --- web: Chromium, driven headless by the browser tests (Playwright, never a downloaded browser) ---
 add_if_missing chromium
 add_if_missing chromium-driver
+# a small CJK font, so Chinese renders in the headless browser (and its screenshots)
+add_if_missing fonts-wqy-microhei
 # --- end web ---
 
 if [ ${#need[@]} -eq 0 ]; then

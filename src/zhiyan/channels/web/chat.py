@@ -17,7 +17,7 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from zhiyan.assistant.turn import Reply, Turn
+from zhiyan.assistant.turn import Citation, Reply, Turn
 from zhiyan.channels.web import idioms
 from zhiyan.channels.web.conversations import Conversation, WebMessage, title_from
 from zhiyan.channels.web.render import answer_html, render, store_of
@@ -34,6 +34,11 @@ def cite_url(message_id: int, number: int) -> str:
     return f"/cite/{message_id}/{number}"
 
 
+def unmarked(text: str, citations: list[Citation]) -> list[Citation]:
+    """Citations the answer does not already link with an [n] marker: listed below it."""
+    return [c for c in citations if f"[{c.number}]" not in text]
+
+
 def _view(message: WebMessage) -> dict[str, Any]:
     urls = {c.number: cite_url(message.id, c.number) for c in message.citations}
     return {
@@ -41,7 +46,7 @@ def _view(message: WebMessage) -> dict[str, Any]:
         "role": message.role,
         "text": message.text,
         "html": answer_html(message.text, urls),
-        "citations": [(c, urls[c.number]) for c in message.citations],
+        "citations": [(c, urls[c.number]) for c in unmarked(message.text, message.citations)],
     }
 
 
@@ -149,7 +154,7 @@ async def chat_stream(request: Request, body: StreamRequest) -> Response:
                         c.number: cite_url(message_id, c.number) for c in reply.citations}),
                     "citations": [
                         {**asdict(c), "url": cite_url(message_id, c.number)}
-                        for c in reply.citations
+                        for c in unmarked(reply.text, reply.citations)
                     ],
                 }, "done")
         except EngineError as exc:
