@@ -115,8 +115,17 @@ def test_conversations_rename_delete_and_stay_private(client: TestClient) -> Non
         assert other.get(f"/?c={cid}", follow_redirects=False).status_code == 303
         assert other.post(f"/conversations/{cid}/delete",
                           data={"csrf": other_csrf}).status_code == 404
+    memory = client.app.state.assistant.memory  # type: ignore[attr-defined]
+
+    def remembered() -> int:
+        return int(memory.conn.execute(
+            "SELECT count(*) FROM assistant_messages WHERE conversation_id = ?", (cid,)
+        ).fetchone()[0])
+
+    assert remembered() == 2
     assert client.post(f"/conversations/{cid}/delete", data={"csrf": csrf}).status_code == 303
     assert "Trip to Kano" not in client.get("/").text
+    assert remembered() == 0  # deleted means forgotten by the assistant too
 
 
 def test_html_in_messages_and_cited_documents_is_escaped(client: TestClient) -> None:

@@ -76,6 +76,10 @@ async def chat_page(request: Request, c: str | None = None, error: str | None = 
     )
 
 
+def _user_id(request: Request) -> str:
+    return f"web:{browser_id(request)}"
+
+
 async def _answer(request: Request, conversation: Conversation, question: str
                   ) -> AsyncIterator[tuple[str, Reply | None]]:
     """Ask the assistant; yields (delta, None)… then ("", reply). The assistant's memory
@@ -84,7 +88,7 @@ async def _answer(request: Request, conversation: Conversation, question: str
     store_of(request).add(conversation.id, "user", question)
     turn = Turn(
         text=question,
-        user_id=f"web:{browser_id(request)}",
+        user_id=_user_id(request),
         channel="web",
         conversation_id=conversation.id,
         # markdown lets the assistant stream (plain text is shaped whole at the end)
@@ -221,6 +225,8 @@ async def delete_conversation(request: Request, conversation_id: str,
     check_csrf(request, store.secret(), csrf)
     if not store.delete(browser_id(request), conversation_id):
         raise HTTPException(404, "no such conversation")
+    # deleted means forgotten: the assistant's memory of it goes too
+    request.app.state.assistant.memory.reset(_user_id(request), conversation_id)
     return RedirectResponse("/", 303)
 
 
