@@ -147,6 +147,9 @@ class Worker:
             try:
                 decision = await dialogue.decide(state, row.text, self.assistant, settings,
                                                  time.time())
+            except asyncio.CancelledError:  # shutting down: hand the message back now
+                self.queue.release_inbound(row.id, self.owner, time.time())
+                raise
             except Exception as exc:
                 retry_at = time.time() + backoff(row.attempts, 1.0, 60.0)
                 log.warning("sms %s: answer failed (%s); retrying", row.id, exc)
