@@ -45,3 +45,10 @@ def test_text_without_sentence_ends_is_cut_at_a_word() -> None:
 def test_budget_one_segment() -> None:
     shaped = shape("Short one. " * 40, "en", 1)
     assert shaped.info.segments == 1
+
+
+def test_a_localized_hint_never_forces_ucs2_on_a_gsm7_answer() -> None:
+    shaped = shape("This answer is in English. " * 20, "am", 2)
+    assert shaped.info.encoding == "GSM-7" and shaped.text.endswith("(reply MORE)")
+    amharic = shape("ይህ መልስ ረጅም ነው። " * 20, "am", 2)
+    assert amharic.text.endswith("(ተጨማሪ ብለው ይመልሱ)")

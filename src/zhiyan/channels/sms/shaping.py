@@ -59,6 +59,10 @@ def shape(text: str, lang: str | None, budget: int = 2) -> Shaped:
     if gsm.fits(body, budget):
         return Shaped(body, None, gsm.segments(body))
     hint = " " + tidy(t("sms.more_hint", lang))
+    if gsm.encoding_of(body) == "GSM-7" and gsm.encoding_of(hint) == "UCS-2":
+        # an Amharic hint on an English answer would turn every segment into UCS-2 and
+        # halve it; MORE works in every language, so the English hint keeps GSM-7
+        hint = " " + tidy(t("sms.more_hint", "en"))
 
     def fits(prefix: str) -> bool:
         return gsm.fits(prefix.rstrip() + hint, budget)
