@@ -96,7 +96,7 @@ def search(request: Request, q: str = Query(min_length=1, max_length=200), k: in
 
     exact = dictionary.lookup(q)
     if exact:
-        add([exact], "word")
+        add([exact], "word" if has_chinese(q) else "pinyin")
     if has_chinese(q):
         add(dictionary.fuzzy(q, k), "fuzzy")
         try:
@@ -189,4 +189,5 @@ async def cloze(body: ClozeRequest, request: Request) -> Any:
         "choice": result.choice,
         "answer": item.candidates[result.choice],
         "scores": [round(s, 4) for s in result.scores],
+        "used_model": result.used_model,
     }

@@ -21,12 +21,16 @@ fitted values live in `WEIGHTS`.
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass, field
 
 from zhiyan.chengyu.dictionary import get_dictionary
 from zhiyan.chengyu.meaning import get_meaning_index
 from zhiyan.engine.base import Engine
+from zhiyan.engine.errors import EngineError
+
+log = logging.getLogger(__name__)
 
 BLANK = "#idiom#"
 LEAD = "文章："  # llama.cpp refuses an empty prompt, and a blank may open the passage
@@ -91,6 +95,8 @@ class ClozeResult:
     choice: int
     scores: list[float]
     features: dict[str, list[float]] = field(default_factory=dict)
+    #: False when the model could not score this item and idiom knowledge alone decided
+    used_model: bool = True
 
 
 def knowledge_features(item: ClozeItem) -> list[float]:
@@ -155,7 +161,16 @@ class ClozeSolver:
         return out
 
     async def solve(self, item: ClozeItem) -> ClozeResult:
-        features = await self.features(item)
+        """The best candidate. If the engine refuses to score (a backend error), the
+        explanations alone decide rather than the request failing; `used_model` says so."""
+        try:
+            features = await self.features(item)
+        except EngineError as exc:
+            log.warning("cloze: the model could not score, using idiom knowledge only: %s", exc)
+            features = {"meaning": knowledge_features(item)}
+            scores = combine(features, {"meaning": 1.0})
+            return ClozeResult(max(range(len(scores)), key=scores.__getitem__), scores,
+                               features, used_model=False)
         scores = combine(features, self.weights)
         choice = max(range(len(scores)), key=scores.__getitem__)
         return ClozeResult(choice, scores, features)

@@ -32,7 +32,8 @@ def _sentence(idiom: Idiom) -> str | None:
     return text.replace(idiom.word, BLANK)
 
 
-def build(n: int = 300, seed: int = 0, near: int = 3, random_count: int = 3) -> list[dict[str, Any]]:
+def build(n: int = 300, seed: int = 0, near: int = 3,
+          random_count: int = 3) -> list[dict[str, Any]]:
     dictionary = get_dictionary()
     index = get_meaning_index()
     rng = random.Random(seed)

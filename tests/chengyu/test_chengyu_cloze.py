@@ -1,0 +1,104 @@
+"""The cloze solver: input checks, weight fitting, and solving with real engines."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from tests.conftest import SHARED_DATA
+
+from zhiyan.chengyu.cloze import (
+    ClozeInputError,
+    ClozeSolver,
+    accuracy,
+    choose_for_blank,
+    combine,
+    fit,
+    knowledge_features,
+    parse_item,
+)
+from zhiyan.chengyu.dataset import build
+from zhiyan.engine.base import Engine
+
+
+def test_parse_item_says_what_is_wrong() -> None:
+    ok = parse_item("再加就是#idiom#了", [" 画蛇添足", "守株待兔"], 0, 7)
+    assert ok.candidates == ["画蛇添足", "守株待兔"] and ok.id == "7"
+    assert ok.before == "再加就是" and ok.after == "了"
+    cases = [
+        (("", ["a", "b"]), "non-empty"),
+        (("两个#idiom##idiom#", ["画蛇添足", "守株待兔"]), "exactly one"),
+        (("#idiom#", "画蛇添足,守株待兔"), "must be a list"),
+        (("#idiom#", ["画蛇添足"]), "2 to 20"),
+        (("#idiom#", ["画蛇添足", ""]), "candidate 1"),
+        (("#idiom#", ["画蛇添足", "x" * 30]), "not an idiom"),
+        (("#idiom#", ["画蛇添足", "画蛇添足"]), "must not repeat"),
+    ]
+    for args, reason in cases:
+        with pytest.raises(ClozeInputError, match=reason):
+            parse_item(*args)
+    with pytest.raises(ClozeInputError, match="answer"):
+        parse_item("#idiom#", ["画蛇添足", "守株待兔"], 5)
+
+
+def test_meaning_feature_prefers_the_idiom_whose_explanation_fits() -> None:
+    item = parse_item("他总是死守着老经验，不知变通，真是#idiom#。", ["守株待兔", "画蛇添足"])
+    scores = knowledge_features(item)
+    assert scores[0] > scores[1]
+
+
+def test_fit_learns_which_feature_carries_the_answer() -> None:
+    rng = random.Random(0)
+    rows = []
+    for _ in range(60):
+        answer = rng.randrange(4)
+        good = [rng.gauss(0, 1) + (3 if i == answer else 0) for i in range(4)]
+        noise = [rng.gauss(0, 1) for _ in range(4)]
+        rows.append(({"lm_fill": good, "meaning": noise}, answer))
+    weights = fit(rows, ("lm_fill", "meaning"))
+    assert weights["lm_fill"] > 5 * abs(weights["meaning"])
+    assert accuracy(rows, weights) > 0.85
+    assert combine({"lm_fill": [1.0, 3.0]}, {"lm_fill": 2.0}) == [-4.0, 0.0]
+
+
+def test_dictionary_dev_set_is_chid_shaped_and_reproducible() -> None:
+    items = build(20, seed=1)
+    assert items == build(20, seed=1) and len(items) == 20
+    for item in items:
+        parsed = parse_item(item["content"], item["candidates"], item["answer"])
+        assert len(parsed.candidates) == 7
+        assert parsed.candidates[item["answer"]] not in item["content"]
+
+
+@pytest.mark.anyio
+async def test_solver_answers_even_when_the_model_cannot_score(tiny_engine: Engine) -> None:
+    """The tiny test model's byte-level tokens for Chinese make llama.cpp's token grammar
+    fail; the solver must then decide from idiom knowledge instead of failing."""
+    lines = (SHARED_DATA / "chid_fewclue_dev.jsonl").read_text(encoding="utf-8").splitlines()
+    row = json.loads(lines[0])
+    result = await ClozeSolver(tiny_engine).solve(parse_item(row["content"], row["candidates"]))
+    assert 0 <= result.choice < 7 and len(result.scores) == 7
+    if not result.used_model:
+        assert set(result.features) == {"meaning"}
+    # a blank at the very start of a passage still works (llama.cpp refuses empty prompts)
+    choice = await choose_for_blank("#idiom#，反而不好。", ["画蛇添足", "守株待兔"], tiny_engine)
+    assert choice in (0, 1)
+
+
+@pytest.mark.slow
+@pytest.mark.anyio
+async def test_default_model_with_knowledge_solves_clear_blanks(default_engine: Engine) -> None:
+    solver = ClozeSolver(default_engine)
+    cases = [
+        ("文章已经写得很完整了，你再加一段结尾就是#idiom#，反而把好文章弄坏了。",
+         ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 0),
+        ("他嘴上说最喜欢狗，真的小狗跑到他面前，他却吓得跑开了，真是#idiom#。",
+         ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 2),
+        ("羊丢了以后赶紧把羊圈修好，#idiom#，为时未晚。",
+         ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 3),
+    ]
+    for content, candidates, answer in cases:
+        result = await solver.solve(parse_item(content, candidates))
+        assert result.used_model and set(result.features) >= {"lm_fill", "meaning"}
+        assert result.choice == answer, content
