@@ -74,6 +74,7 @@ keyword = default
 get-url = "{webhook}?from=%p&to=%P&text=%a&id=%I&coding=%c&charset=%C"
 catch-all = true
 omit-empty = true
+accept-x-kannel-headers = true
 max-messages = 10
 concatenation = true
 """
@@ -141,6 +142,7 @@ class KannelPeer:
         self.conf = workdir / "kannel.conf"
         self.out = workdir / "fakesmsc.out"
         self.webhook = ""
+        self.sent = 0
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> KannelPeer:
@@ -179,8 +181,15 @@ class KannelPeer:
         else:
             line = f"{sender} {to} ucs2 {quote(text.encode('utf-16-be'), safe='')}\n"
         assert self.fake.stdin is not None
+        self.sent += 1
         self.fake.stdin.write(line.encode())
         self.fake.stdin.flush()
+        # fakesmsc takes one line per read: wait until it has sent this one
+        deadline = time.monotonic() + 10
+        while f"sent message {self.sent}\n" not in self.out.read_text(errors="replace"):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"fakesmsc did not send message {self.sent}")
+            time.sleep(0.05)
 
     def delivered(self) -> list[Delivered]:
         lines = self.out.read_text(encoding="utf-8", errors="replace").splitlines()

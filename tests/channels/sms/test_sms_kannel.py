@@ -87,3 +87,27 @@ def test_long_reply_arrives_as_concatenated_parts(kannel) -> None:
     outbox = rows(settings, "SELECT text, segments FROM sms_outbox WHERE msisdn = ?",
                   f"+{number}")[0]
     assert joined == outbox["text"] == f"You said: {question}" and outbox["segments"] == 2
+
+
+def test_replies_in_the_webhook_response_body(tmp_path: Path, tiny_engine: Engine) -> None:
+    """`reply = "body"`: quick answers ride back in the HTTP response (sendsms is dead here,
+    so a reply can only have come that way), UCS-2 included."""
+    if not installed():
+        pytest.fail(INSTALL_HINT)
+    peer = KannelPeer(tmp_path)
+    base = Settings(engine=EngineSettings(model="tiny"),
+                    storage=StorageSettings(data_dir=tmp_path / "var"))
+    settings = sms_settings(base, providers={"kannel": {
+        "reply": "body", "body_wait_s": 8, "sendsms_url": "http://127.0.0.1:9/nothing"}})
+    server = LiveServer(build_app(settings, _KeepOpen(tiny_engine), EchoAssistant()))
+    peer.webhook = f"{server.url}/sms/kannel/inbound"
+    with server, peer:
+        peer.mobile_sends("254700000004", SHORTCODE, "Quick one")
+        peer.mobile_sends("251911000005", SHORTCODE, "ሰላም")
+        english = wait_for(lambda: _to(peer, "254700000004"), what="the body reply")
+        amharic = wait_for(lambda: _to(peer, "251911000005"), what="the UCS-2 body reply")
+    assert english[0].text == "You said: Quick one"
+    assert amharic[0].text == "You said: ሰላም"
+    outbox = rows(settings, "SELECT provider_ref, state, attempts FROM sms_outbox")
+    assert [(r["provider_ref"], r["state"], r["attempts"]) for r in outbox] == [
+        ("http-body", "sent", 0)] * 2

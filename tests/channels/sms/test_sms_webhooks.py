@@ -263,3 +263,18 @@ def test_tiny_model_answers_through_the_real_assistant(settings, shared_engine,
                          what="the model's reply")[0]
     outbox = rows(configured, "SELECT * FROM sms_outbox")[0]
     assert reply.strip() and outbox["segments"] <= 2
+
+
+def test_kannel_body_reply_is_replayed_to_a_retried_webhook(settings, shared_engine) -> None:
+    configured = sms_settings(settings, providers={"kannel": {
+        "reply": "body", "body_wait_s": 5, "sendsms_url": "http://127.0.0.1:9/nothing"}})
+    query = {"from": "254700000010", "to": "22345", "text": "知言", "id": "k-1",
+             "coding": "0", "charset": "UTF-8"}
+    with LiveServer(build_app(configured, shared_engine, EchoAssistant())) as live:
+        first = httpx.get(f"{live.url}/sms/kannel/inbound", params=query, timeout=10)
+        again = httpx.get(f"{live.url}/sms/kannel/inbound", params=query, timeout=10)
+    for answer in (first, again):
+        assert answer.status_code == 200
+        assert answer.text == "You said: 知言" and answer.headers["x-kannel-coding"] == "2"
+    outbox = rows(configured, "SELECT provider_ref, state FROM sms_outbox")
+    assert [tuple(r) for r in outbox] == [("http-body", "sent")]

@@ -19,7 +19,13 @@ from fastapi.responses import JSONResponse, Response
 
 from zhiyan.channels import ussd
 from zhiyan.channels.sms.providers.base import WebhookError
-from zhiyan.channels.sms.service import get_service, lifespan, webhook_error, webhook_request
+from zhiyan.channels.sms.service import (
+    SmsService,
+    get_service,
+    lifespan,
+    webhook_error,
+    webhook_request,
+)
 from zhiyan.channels.sms.sessions import InvalidNumber, normalize_number
 
 log = logging.getLogger("zhiyan.sms")
@@ -46,7 +52,22 @@ async def inbound(provider: str, request: Request) -> Response:
         log.error("sms: could not queue a message from %s: %s", provider, exc)
         raise HTTPException(503, "the message queue is unavailable; retry later",
                             headers={"Retry-After": "5"}) from None
+    if adapter.reply_hold_s > 0:
+        reply = await _wait_for_body_reply(service, accepted.inbound_id, adapter.reply_hold_s)
+        if reply is not None:
+            return adapter.body_reply(*reply)
     return adapter.inbound_ack(accepted)
+
+
+async def _wait_for_body_reply(service: SmsService, inbound_id: int,
+                               hold_s: float) -> tuple[str, str] | None:
+    """Poll for the reply until shortly before the hold ends (the sender takes it then)."""
+    deadline = time.monotonic() + hold_s * 0.8
+    while True:
+        reply = await asyncio.to_thread(service.queue.take_for_body, inbound_id, time.time())
+        if reply is not None or time.monotonic() >= deadline:
+            return reply
+        await asyncio.sleep(0.05)
 
 
 @router.api_route("/sms/{provider}/dlr", methods=["GET", "POST"])

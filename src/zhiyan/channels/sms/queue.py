@@ -198,15 +198,36 @@ class Queue:
 
     @staticmethod
     def add_outbox(conn: sqlite3.Connection, *, inbound_id: int, provider: str, msisdn: str,
-                   sender: str, text: str, encoding: str, segments: int, now: float) -> int:
+                   sender: str, text: str, encoding: str, segments: int, now: float,
+                   hold_s: float = 0.0) -> int:
+        """The reply row. `hold_s` keeps the sender away for a while, so the webhook that is
+        still waiting can take the reply into its HTTP response instead."""
         cur = conn.execute(
             "INSERT INTO sms_outbox (inbound_id, idempotency_key, provider, msisdn, sender,"
             " text, encoding, segments, next_attempt_at, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (inbound_id, f"zhiyan-sms-{inbound_id}", provider, msisdn, sender, text, encoding,
-             segments, now, now),
+             segments, now + hold_s, now),
         )
         return int(cur.lastrowid or 0)
+
+    def take_for_body(self, inbound_id: int, now: float) -> tuple[str, str] | None:
+        """The reply to `inbound_id` as (text, encoding) for a webhook's HTTP response.
+
+        Taking it marks it sent in the same statement, so the sender never sends it too;
+        nothing is returned once a sender holds it. A repeat of the same webhook (the
+        gateway never got our response) gets the same reply again: a gateway such as
+        Kannel repeats a request only when the response did not arrive.
+        """
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE sms_outbox SET state = 'sent', sent_at = ?, provider_ref = 'http-body'"
+                " WHERE inbound_id = ? AND ((state = 'pending' AND (lease_until IS NULL"
+                " OR lease_until < ?)) OR provider_ref = 'http-body')"
+                " RETURNING text, encoding",
+                (now, inbound_id, now),
+            ).fetchone()
+        return (row[0], row[1]) if row is not None else None
 
     def release_inbound(self, inbound_id: int, owner: str, retry_at: float) -> None:
         """Give a claimed message back (the assistant failed); it is retried at `retry_at`."""

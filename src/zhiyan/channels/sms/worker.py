@@ -26,6 +26,9 @@ instruction:
    provider's contract) answers with the first result: the phone gets one message.
    Kannel, Africa's Talking and Twilio take no such key; for them the one duplicate
    window is a crash between their HTTP answer and our commit (milliseconds).
+   A reply carried in the webhook's own HTTP response (Kannel `reply = "body"`) is marked
+   sent in the same statement that hands it to the webhook, so no sender sends it; if that
+   response is lost, the gateway repeats the webhook and gets the same reply again.
 
 Delivery reports then move `sent` to `delivered` or `undelivered`.
 """
@@ -175,11 +178,14 @@ class Worker:
             for role, text in decision.remember:
                 remember(conn, row.msisdn, role, text, now)
             if decision.reply is not None:
+                provider = self.providers.get(row.provider)
+                hold = provider.reply_hold_s if provider is not None else 0.0
+                remaining = max(0.0, row.received_at + hold - now)
                 Queue.add_outbox(
                     conn, inbound_id=row.id, provider=row.provider, msisdn=row.msisdn,
                     sender=row.shortcode, text=decision.reply.text,
                     encoding=decision.reply.info.encoding,
-                    segments=decision.reply.info.segments, now=now,
+                    segments=decision.reply.info.segments, now=now, hold_s=remaining,
                 )
 
     async def _send_loop(self, stop: asyncio.Event, client: httpx.AsyncClient) -> None:

@@ -183,6 +183,16 @@ class Provider(ABC):
     @abstractmethod
     async def send(self, client: httpx.AsyncClient, message: OutboundMessage) -> SendResult: ...
 
+    #: seconds an inbound webhook may wait for the reply to answer it in its own HTTP
+    #: response (0: never; the reply is always sent with `send`)
+    @property
+    def reply_hold_s(self) -> float:
+        return 0.0
+
+    def body_reply(self, text: str, encoding: str) -> Response:
+        """The webhook response that carries the reply itself (when reply_hold_s > 0)."""
+        raise NotImplementedError
+
     supports_ussd: ClassVar[bool] = False
 
     def parse_ussd(self, request: WebhookRequest) -> UssdRequest:

@@ -15,6 +15,14 @@ decoded. Outbound goes through smsbox's `/cgi-bin/sendsms` (`coding=2` for UCS-2
 splits long text into concatenated parts) with `dlr-mask` and a `dlr-url` that carries the
 outbox id, so delivery reports find their message.
 
+Replies in the HTTP response instead (`reply = "body"`): the webhook waits up to
+`body_wait_s` (default 8; keep it under smsbox's HTTP timeout) for the answer and returns
+it as the response body (UTF-8, with `X-Kannel-Coding: 2` for UCS-2, which smsbox honours
+with `accept-x-kannel-headers = true` in the sms-service group); an answer that takes
+longer goes out through sendsms as usual. Quick
+replies (HELP, STOP, MORE …) then cost one HTTP round trip; delivery reports for body
+replies need `dlr-mask`/`dlr-url` in the sms-service group and are not tracked per message.
+
 Options: `sendsms_url`, `username`, `password`, `dlr_url` (zhiyan's `/sms/kannel/dlr`,
 reachable from smsbox; omit for no delivery reports), `token` (when set, webhooks must carry
 `token=…`), `strip_plus` (default true: SMSCs expect international digits without `+`).
@@ -87,6 +95,17 @@ class Kannel(Provider):
     def inbound_ack(self, accepted: AcceptedInbound) -> Response:
         # An empty body: with omit-empty, smsbox sends nothing now; the reply follows.
         return Response(b"", 200)
+
+    @property
+    def reply_hold_s(self) -> float:
+        if self.options.get("reply", "sendsms") != "body":
+            return 0.0
+        return float(self.options.get("body_wait_s", 8.0))
+
+    def body_reply(self, text: str, encoding: str) -> Response:
+        headers = {"X-Kannel-Coding": "2"} if encoding == "UCS-2" else {}
+        return Response(text.encode("utf-8"), 200, headers=headers,
+                        media_type="text/plain; charset=utf-8")
 
     def parse_dlr(self, request: WebhookRequest) -> DeliveryReport:
         raw = request.params()
