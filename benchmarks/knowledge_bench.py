@@ -187,6 +187,49 @@ def bench_size(chunks: int, queries: int, folder: Path) -> dict[str, object]:
     return result
 
 
+def grounded(questions: list[dict[str, str]], n: int, folder: Path) -> dict[str, object]:
+    """End-to-end grounded answers with the default model: the passages as retrieved
+    (three whole chunks, the baseline) against the focused prompt zhiyan sends."""
+    import asyncio
+
+    from zhiyan.config import EngineSettings
+    from zhiyan.engine.base import ChatRequest
+    from zhiyan.engine.factory import build_engine
+    from zhiyan.eval.qa import f1_score, load_questions
+    from zhiyan.knowledge import grounded as g
+
+    docs, _ = load_questions(DATA / "cmrc2018_trial.json")
+    kb = KnowledgeBase.open(folder / "grounded.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many(docs)
+    engine = build_engine(EngineSettings(model="default", context_size=4096, parallel=1))
+    out: dict[str, dict[str, list[float]]] = {
+        name: {"seconds": [], "prompt_tokens": [], "f1": []} for name in ("whole", "focused")}
+
+    async def run() -> None:
+        for q in questions[:n]:
+            hits = g.relevant(await kb.search(q["question"], g.RETRIEVE_K))
+            for name, chars in (("whole", 10**6), ("focused", g.FOCUS_CHARS)):
+                prompt = g.build_prompt(engine, hits, q["question"], "zh", None, 48, chars)
+                started = time.perf_counter()
+                result = await engine.chat(ChatRequest(messages=prompt.messages, max_tokens=48,
+                                                       temperature=0.0, seed=0))
+                took = time.perf_counter() - started
+                reply = g.finish(result.content, prompt.passages, "zh", question=q["question"])
+                text = reply.text.rsplit(" [", 1)[0] if reply.kind == "knowledge" else ""
+                out[name]["seconds"].append(took)
+                out[name]["prompt_tokens"].append(result.usage.prompt_tokens)
+                out[name]["f1"].append(f1_score(text, q["answers"]))  # type: ignore[arg-type]
+                print(f"  {name}: {took:.1f}s {result.usage.prompt_tokens} tokens "
+                      f"{text!r}", file=sys.stderr)
+        await engine.close()
+
+    asyncio.run(run())
+    kb.close()
+    return {name: {"p50_s": statistics.median(v["seconds"]),
+                   "prompt_tokens": statistics.mean(v["prompt_tokens"]),
+                   "f1": statistics.mean(v["f1"])} for name, v in out.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
@@ -195,6 +238,8 @@ def main() -> None:
                         help="distractor documents ingested to measure the ingest rate")
     parser.add_argument("--embed-sample", type=int, default=24,
                         help="passages embedded for the with-embeddings ingest rate")
+    parser.add_argument("--grounded", type=int, default=0,
+                        help="questions answered end to end with the default model")
     parser.add_argument("--out", type=Path, default=Path("var/bench/knowledge.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zhiyan-kb-bench-") as name:
@@ -208,6 +253,8 @@ def main() -> None:
         }
         print(json.dumps(results), file=sys.stderr)
         results["sizes"] = [bench_size(n, args.queries, folder) for n in args.sizes]
+        if args.grounded:
+            results["grounded"] = grounded(corpus(0)[1], args.grounded, folder)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=1))
 
@@ -227,6 +274,12 @@ def main() -> None:
                   f"{r['hybrid_cpu_p50_ms']:>6.1f}ms "
                   f"{r[f'bm25_p50_ms_{script}']:>7.1f}ms {r[f'bm25s_p50_ms_{script}']:>8.1f}ms "
                   f"{100 * ours:>10.1f}% {100 * theirs:>9.1f}% {ours / theirs:>6.3f}")
+    if "grounded" in results:
+        g = results["grounded"]
+        for name in ("whole", "focused"):
+            print(f"grounded answer, {name} passages: p50 {g[name]['p50_s']:.2f}s, "
+                  f"{g[name]['prompt_tokens']:.0f} prompt tokens, F1 {g[name]['f1']:.3f}")
+        print(f"latency focused / whole = {g['focused']['p50_s'] / g['whole']['p50_s']:.2f}")
     print(f"\nresults: {args.out}")
 
 

@@ -191,7 +191,15 @@ def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embed
             settings = _settings(config, model)
             engine = _build_engine(settings)
             result["model"] = engine.model_id
+            rows_file = out.with_suffix(".rows.jsonl") if out else None
+            if rows_file:
+                rows_file.parent.mkdir(parents=True, exist_ok=True)
+                rows_file.write_text("")
+
             def progress(row: dict[str, Any]) -> None:
+                if rows_file:  # kept as it goes: a long run stopped early still counts
+                    with rows_file.open("a") as fh:
+                        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
                 typer.echo(f"  {row['f1']:.2f} {row['seconds']:.1f}s {row['question']} -> "
                            f"{row['prediction']!r} (gold {row['gold'][0]!r})", err=True)
 

@@ -19,7 +19,7 @@ from zhiyan.engine.base import ChatRequest, Engine, Message
 from zhiyan.i18n import t
 from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.chunk import sentences
-from zhiyan.knowledge.segment import normalize, tokens
+from zhiyan.knowledge.segment import _jieba, normalize, tokens
 from zhiyan.knowledge.types import Hit
 
 #: chunks retrieved; the best `MAX_PASSAGES` relevant ones are shown to the model
@@ -40,6 +40,7 @@ HISTORY_MESSAGES = 4
 _MARKER = re.compile(r"\[(\d{1,2})\]")
 _LEADIN = re.compile(r"^(?:答案|回答|答|answer)\s*[:：]\s*", re.IGNORECASE)
 _COPULA = re.compile(r"^(?:是|为|(?:is|was|are|were)\s)\s*", re.IGNORECASE)
+_HOW_MANY = re.compile(r"多少|几")
 _DONT_KNOW = re.compile(
     r"不知道|无法回答|没有(?:相关)?(?:信息|答案)|i don'?t know|not (?:in|mentioned)", re.IGNORECASE)
 
@@ -98,28 +99,40 @@ def focus(text: str, question: str, max_chars: int = FOCUS_CHARS) -> str:
 
 
 def trim_echo(answer: str, question: str) -> str:
-    """Drop a lead-in the model copied from the question ("生命数耗完即算为踢爆" → "踢爆").
+    """Drop what the model copied from the question around the answer span:
+    "生命数耗完即算为踢爆" → "踢爆" (lead-in), "4分钟内不得进行配对" → "4分钟" (the tail
+    after "多少", keeping its measure word).
 
-    Only a lead-in of 3+ characters ending on a CJK character or a word boundary counts, and
-    an answer that is wholly in the question is left alone.
+    Only echoes of 3+ characters count, and an answer wholly in the question is left alone.
     """
     if answer in question:
         return answer
     for cut in range(len(answer) - 1, 2, -1):
         if answer[:cut] in question and (answer[cut - 1] > "\u2e80" or answer[cut] == " "):
-            rest = _COPULA.sub("", answer[cut:].strip(" ，,:："))
-            return rest or answer
+            answer = _COPULA.sub("", answer[cut:].strip(" ，,:：")) or answer
+            break
+    # Only after a number question: what follows "什么" is often part of the gold span.
+    wh = _HOW_MANY.search(question)
+    if wh:
+        after = question[wh.end():].rstrip("？?。. ")
+        if after:
+            after = after[len(next(iter(_jieba().cut(after)))):]
+        for start in range(len(after) - 2):
+            tail = after[start:]
+            if answer.endswith(tail) and len(answer) > len(tail):
+                return answer[:-len(tail)].rstrip("，, ")
     return answer
 
 
 def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | None,
-                 history: list[Message] | None, max_tokens: int) -> GroundedPrompt:
+                 history: list[Message] | None, max_tokens: int,
+                 focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
     """The passages that fit the context budget, numbered from 1, then the question."""
     budget = engine.context_size - max_tokens - PROMPT_OVERHEAD - len(question)
     passages: list[Hit] = []
     shown: list[str] = []
     for hit in hits[:MAX_PASSAGES]:
-        text = focus(hit.text, question)
+        text = focus(hit.text, question, focus_chars)
         # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
         cost = len(hit.title) + len(text) + 8
         if cost > budget:
