@@ -79,6 +79,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 async def webhook_request(request: Request) -> WebhookRequest:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_WEBHOOK_BYTES:
+        raise HTTPException(413, f"webhook body over {MAX_WEBHOOK_BYTES} bytes")
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
