@@ -25,7 +25,7 @@ from zhiyan.knowledge.types import Hit
 #: chunks retrieved; the best `MAX_PASSAGES` relevant ones are shown to the model
 RETRIEVE_K = 6
 MAX_PASSAGES = 3
-#: a hit is relevant when this share of the question's words occur in it …
+#: a hit is relevant when this IDF-weighted share of the question's words occur in it …
 MIN_COVERAGE = 0.4
 #: … or when its embedding is this close to the question's
 MIN_COSINE = 0.88

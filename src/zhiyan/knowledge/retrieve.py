@@ -8,6 +8,7 @@ deleted by any process take effect for the very next query, and only new chunks 
 
 from __future__ import annotations
 
+import math
 import threading
 
 import numpy as np
@@ -98,6 +99,11 @@ class HybridRetriever:
         rows = self.store.chunks(best)
         bm25_of, cos_of = dict(bm25), dict(dense)
         wanted = set(terms)
+        # Coverage is IDF-weighted: a question's rare words (a name the knowledge base has
+        # never seen weighs most) decide whether a chunk is about it, not its common words.
+        total, freq = self.store.doc_frequencies(list(wanted))
+        idf = {t: math.log((total + 1) / (freq.get(t, 0) + 0.5)) for t in wanted}
+        weight = sum(idf.values())
         hits = []
         for chunk_id in best:
             row = rows.get(chunk_id)
@@ -108,6 +114,6 @@ class HybridRetriever:
                 doc_id=row.doc_id, title=row.title, version=row.version, chunk_id=chunk_id,
                 text=row.text, score=fused[chunk_id], source=row.source, lang=row.lang,
                 bm25=bm25_of.get(chunk_id), cosine=cos_of.get(chunk_id),
-                coverage=len(found) / len(wanted) if wanted else 0.0,
+                coverage=sum(idf[t] for t in found) / weight if weight > 0 else 0.0,
             ))
         return hits

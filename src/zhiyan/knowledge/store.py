@@ -114,6 +114,10 @@ class KnowledgeStore(abc.ABC):
         """(chunk id, score) best first; higher score is better."""
 
     @abc.abstractmethod
+    def doc_frequencies(self, terms: list[str]) -> tuple[int, dict[str, int]]:
+        """(live chunks, chunks containing each term) — absent terms are left out."""
+
+    @abc.abstractmethod
     def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]: ...
 
     @abc.abstractmethod
@@ -336,11 +340,7 @@ class SQLiteStore(KnowledgeStore):
         terms = list(dict.fromkeys(terms))
         if not terms:
             return []
-        marks = ",".join("?" * len(terms))
-        with self._read_lock:
-            total = self._read.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0] or 1
-            freq = dict(self._read.execute(
-                f"SELECT term, doc FROM kb_fts_vocab WHERE term IN ({marks})", terms).fetchall())
+        total, freq = self.doc_frequencies(terms)
         present = [t for t in terms if t in freq]
         rare = [t for t in present if freq[t] <= COMMON_TERM_SHARE * total]
         use = rare or present
@@ -365,6 +365,17 @@ class SQLiteStore(KnowledgeStore):
             params = [expr]
         rows = self._query(sql, [*params, n])
         return [(int(r[0]), float(r[1])) for r in rows]
+
+    def doc_frequencies(self, terms: list[str]) -> tuple[int, dict[str, int]]:
+        terms = list(dict.fromkeys(terms))
+        marks = ",".join("?" * len(terms))
+        with self._read_lock:
+            total = self._read.execute("SELECT COUNT(*) FROM kb_chunks").fetchone()[0] or 1
+            if not terms:
+                return total, {}
+            freq = dict(self._read.execute(
+                f"SELECT term, doc FROM kb_fts_vocab WHERE term IN ({marks})", terms).fetchall())
+        return total, freq
 
     def chunks(self, chunk_ids: list[int]) -> dict[int, ChunkRow]:
         if not chunk_ids:

@@ -82,7 +82,7 @@ class Hit:
     bm25: float | None = None
     #: cosine similarity to the query when dense retrieval ran
     cosine: float | None = None
-    #: share of the query's tokens found in this chunk (0..1): the "is it relevant" signal
+    #: IDF-weighted share of the query's tokens found in this chunk (0..1): is it relevant
     coverage: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
