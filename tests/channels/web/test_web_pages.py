@@ -260,6 +260,8 @@ def test_admin_manages_documents_through_the_page(client: TestClient) -> None:
     page = client.post("/admin/knowledge/upload", data={"csrf": csrf},
                        files={"file": ("tool.exe", b"MZ", "application/octet-stream")})
     assert page.status_code == 415 and "tool.exe" in page.text and "<h2>Skipped</h2>" in page.text
+    # its language menu reloads a page that can be fetched (not the POST's URL)
+    assert '<form class="lang" method="get" action="/admin/knowledge">' in page.text
     # a CSRF-less upload is refused even with the admin cookie
     assert client.post("/admin/knowledge/upload", headers=as_json,
                        files={"file": ("a.txt", b"a", "text/plain")}).status_code == 403

@@ -24,6 +24,7 @@ from zhiyan.knowledge.ingest import supported_suffixes
 
 router = APIRouter(include_in_schema=False)
 
+ADMIN_PAGE = "/admin/knowledge"
 PAGE_SIZE = 20
 API = "/v1/knowledge"
 #: how long the admin cookie lasts; the token itself never expires on its own
@@ -57,12 +58,13 @@ async def _api(request: Request, method: str, path: str, **kwargs: Any) -> Any:
 
 
 def _login(request: Request, status: int = 401, error: str | None = None) -> Response:
-    return render(request, "admin_login.html", status, error=error)
+    return render(request, "admin_login.html", status, ADMIN_PAGE, error=error)
 
 
 def _failed(request: Request, exc: KnowledgeError) -> Response:
     """The document list page, showing why the knowledge API refused."""
-    return render(request, "admin_knowledge.html", exc.status, documents=[], total=0, query="",
+    return render(request, "admin_knowledge.html", exc.status, ADMIN_PAGE, documents=[],
+                  total=0, query="",
                   error=str(exc), notice=None, previous=None, next=None, first=0, last=0,
                   formats=supported_suffixes())
 
@@ -149,7 +151,7 @@ async def upload(request: Request) -> Response:
             summary[key] += result.get(key, [])
     if _wants_json(request):
         return JSONResponse(summary, status)
-    return render(request, "admin_upload.html", status, summary=summary)
+    return render(request, "admin_upload.html", status, ADMIN_PAGE, summary=summary)
 
 
 def _refused(request: Request) -> Response:

@@ -57,8 +57,7 @@ def _conversation(request: Request, conversation_id: str | None) -> Conversation
 
 
 @router.get("/")
-async def chat_page(request: Request, c: str | None = None, error: str | None = None
-                    ) -> Response:
+async def chat_page(request: Request, c: str | None = None) -> Response:
     store = store_of(request)
     owner = browser_id(request)
     current = _conversation(request, c)
@@ -71,7 +70,7 @@ async def chat_page(request: Request, c: str | None = None, error: str | None = 
         conversations=store.list(owner),
         current=current,
         messages=messages,
-        error=error,
+        error=None,
         idiom=await idioms.today(),
     )
 
@@ -142,8 +141,7 @@ async def chat_stream(request: Request, body: StreamRequest) -> Response:
     lang = page_lang(request)
 
     async def events() -> AsyncIterator[bytes]:
-        yield _sse({"conversation_id": conversation.id, "title": conversation.title,
-                    "question": question}, "meta")
+        yield _sse({"conversation_id": conversation.id, "title": conversation.title}, "meta")
         try:
             async for delta, reply in _answer(request, conversation, question):
                 if reply is None:

@@ -96,15 +96,17 @@ def store_of(request: Request) -> ConversationStore:
     return conversations_of(request.app)
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: object
-           ) -> HTMLResponse:
+def render(request: Request, template: str, status_code: int = 200,
+           lang_action: str | None = None, **context: object) -> HTMLResponse:
+    """A page. `lang_action` is where the language menu reloads to: the page itself for a
+    GET, else a page that can be fetched again (an answer to a POST cannot)."""
     lang = page_lang(request)
     html = ENV.get_template(template).render(
         lang=lang,
         dir=text_direction(lang),
         t=lambda key, **values: t(f"web.{key}", lang, **values),
         csrf=csrf_token(request, store_of(request).secret()),
-        path=request.url.path,
+        path=lang_action or (request.url.path if request.method == "GET" else "/"),
         **context,
     )
     response = HTMLResponse(html, status_code)
