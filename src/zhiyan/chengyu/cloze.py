@@ -133,31 +133,32 @@ class ClozeSolver:
         self.weights = dict(WEIGHTS if weights is None else weights)
         self._priors: dict[str, float] = {}
 
-    def _needs(self, name: str) -> bool:
-        return self.weights.get(name, 0.0) != 0.0
-
-    async def features(self, item: ClozeItem, *, every: bool = False) -> dict[str, list[float]]:
-        """The signals per candidate; `every` computes even those with zero weight (to fit)."""
+    async def features(self, item: ClozeItem,
+                       want: tuple[str, ...] | None = None) -> dict[str, list[float]]:
+        """The signals per candidate: `want`, or those with a weight (to fit, ask for all)."""
+        names = set(want if want is not None else (k for k, w in self.weights.items() if w))
         n = len(item.candidates)
-        prompt = LEAD + item.before[-PREFIX_CHARS:]
-        suffix = item.after[:SUFFIX_CHARS]
         out: dict[str, list[float]] = {}
-        want_idiom = every or self._needs("lm_idiom")
-        choices = [c + suffix for c in item.candidates]
-        if want_idiom:
-            choices += item.candidates
-        scores = await self.engine.score_choices(prompt, choices)
-        out["lm_fill"] = scores[:n]
-        if want_idiom:
-            out["lm_idiom"] = scores[n:]
-        if every or self._needs("lm_prior"):
+        if names & {"lm_fill", "lm_idiom"}:
+            prompt = LEAD + item.before[-PREFIX_CHARS:]
+            suffix = item.after[:SUFFIX_CHARS]
+            choices = [c + suffix for c in item.candidates] if "lm_fill" in names else []
+            if "lm_idiom" in names:
+                choices += item.candidates
+            scores = await self.engine.score_choices(prompt, choices)
+            if "lm_fill" in names:
+                out["lm_fill"] = scores[:n]
+            if "lm_idiom" in names:
+                out["lm_idiom"] = scores[-n:]
+        if "lm_prior" in names:
             missing = [c for c in item.candidates if c not in self._priors]
             if missing:
                 for c, s in zip(missing, await self.engine.score_choices(PRIOR_PROMPT, missing),
                                 strict=True):
                     self._priors[c] = s
             out["lm_prior"] = [self._priors[c] for c in item.candidates]
-        out["meaning"] = knowledge_features(item)
+        if "meaning" in names:
+            out["meaning"] = knowledge_features(item)
         return out
 
     async def solve(self, item: ClozeItem) -> ClozeResult:

@@ -17,7 +17,15 @@ from typing import Annotated, Any
 
 import typer
 
-from zhiyan.chengyu.cloze import FEATURES, ClozeItem, ClozeSolver, accuracy, fit, parse_item
+from zhiyan.chengyu.cloze import (
+    FEATURES,
+    ClozeItem,
+    ClozeSolver,
+    accuracy,
+    combine,
+    fit,
+    parse_item,
+)
 from zhiyan.engine.base import Engine
 
 LM_ONLY = {"lm_fill": 1.0}
@@ -36,22 +44,33 @@ def load_items(path: Path, limit: int | None = None) -> list[ClozeItem]:
     return items
 
 
-async def run(engine: Engine, items: list[ClozeItem],
-              weights: dict[str, float] | None = None) -> dict[str, Any]:
-    """Solve every item; return the figures and each item's features."""
-    solver = ClozeSolver(engine, weights)
+async def run(engine: Engine | None, items: list[ClozeItem],
+              weights: dict[str, float] | None = None, want: tuple[str, ...] = FEATURES,
+              progress: Path | None = None) -> dict[str, Any]:
+    """Solve every item; return the figures and each item's features. With `progress`,
+    each item's row is appended there as it completes (long runs on busy machines)."""
+    solver = ClozeSolver(engine, weights)  # type: ignore[arg-type]
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
-    for item in items:
+    right = 0
+    for n, item in enumerate(items, 1):
         result_started = time.perf_counter()
-        features = await solver.features(item, every=True)
-        rows.append({
+        features = await solver.features(item, want)
+        row = {
             "id": item.id,
             "candidates": item.candidates,
             "answer": item.answer,
             "features": features,
             "seconds": time.perf_counter() - result_started,
-        })
+        }
+        rows.append(row)
+        scores = combine(features, {k: w for k, w in solver.weights.items() if k in features})
+        right += max(range(len(scores)), key=scores.__getitem__) == item.answer
+        typer.echo(f"[{n}/{len(items)}] {row['seconds']:.1f}s  running accuracy "
+                   f"{right / n:.3f}", err=True)
+        if progress is not None:
+            with progress.open("a", encoding="utf-8") as f:
+                f.write(json.dumps(row, ensure_ascii=False) + "\n")
     elapsed = time.perf_counter() - started
     report = summarize(rows, solver.weights)
     report["items_per_second"] = len(items) / elapsed if elapsed else 0.0
@@ -63,8 +82,8 @@ async def run(engine: Engine, items: list[ClozeItem],
 def summarize(rows: list[dict[str, Any]], weights: dict[str, float]) -> dict[str, Any]:
     labelled = [(r["features"], r["answer"]) for r in rows if r["answer"] is not None]
     confused: Counter[tuple[str, str]] = Counter()
-    from zhiyan.chengyu.cloze import combine
-
+    present = set(rows[0]["features"]) if rows else set()
+    weights = {k: w for k, w in weights.items() if k in present}
     for r in rows:
         if r["answer"] is None:
             continue
@@ -77,7 +96,7 @@ def summarize(rows: list[dict[str, Any]], weights: dict[str, float]) -> dict[str
         "items": len(rows),
         "weights": weights,
         "accuracy": accuracy(labelled, weights),
-        "accuracy_lm_only": accuracy(labelled, LM_ONLY),
+        "accuracy_lm_only": accuracy(labelled, LM_ONLY) if "lm_fill" in present else None,
         "confused": [{"answer": a, "chosen": c, "count": n} for (a, c), n in
                      confused.most_common(10)],
     }
@@ -85,9 +104,9 @@ def summarize(rows: list[dict[str, Any]], weights: dict[str, float]) -> dict[str
 
 def _print(report: dict[str, Any]) -> None:
     typer.echo(f"items: {report['items']}")
-    typer.echo(f"accuracy: {100 * report['accuracy']:.1f}%  "
-               f"(language model alone: {100 * report['accuracy_lm_only']:.1f}%, "
-               f"random 1/7: 14.3%)")
+    lm_only = report["accuracy_lm_only"]
+    baseline = f"language model alone: {100 * lm_only:.1f}%, " if lm_only is not None else ""
+    typer.echo(f"accuracy: {100 * report['accuracy']:.1f}%  ({baseline}random 1/7: 14.3%)")
     if "items_per_second" in report:
         typer.echo(f"speed: {report['items_per_second']:.2f} items/s "
                    f"({report['seconds_per_item']:.2f} s/item)")
@@ -106,22 +125,37 @@ def register(eval_app: typer.Typer) -> None:
         model: Annotated[str, typer.Option(help="default, lite, tiny or a .gguf path")] = "default",
         out: Annotated[Path | None, typer.Option(help="write the report JSON here")] = None,
         threads: Annotated[int, typer.Option(help="llama.cpp threads")] = 2,
+        features: Annotated[str, typer.Option(
+            help="features to compute (all, to fit weights; 'meaning' needs no model)")] = ",".join(
+                FEATURES),
+        progress: Annotated[Path | None, typer.Option(
+            help="append each item's row to this JSONL as it completes")] = None,
+        weights: Annotated[str | None, typer.Option(
+            help="name=weight,… to decide with (default: the solver's fitted weights)")] = None,
     ) -> None:
         """Idiom cloze accuracy, speed and most confused pairs."""
         from zhiyan.config import EngineSettings
         from zhiyan.engine.factory import build_engine
 
         items = load_items(file, limit)
-        # One slot: the candidates then share the slot's cached prefix one after another,
-        # which on a CPU beats evaluating the same prefix in seven slots at once.
-        engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1,
-                                             threads=threads))
+        want = tuple(f.strip() for f in features.split(",") if f.strip())
+        chosen = None
+        if weights:
+            chosen = {k.strip(): float(v) for k, v in
+                      (pair.split("=", 1) for pair in weights.split(",") if "=" in pair)}
+        engine = None
+        if any(f.startswith("lm_") for f in want):
+            # One slot: the candidates then share the slot's cached prefix one after
+            # another, which on a CPU beats evaluating the same prefix in seven slots.
+            engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1,
+                                                 threads=threads))
 
         async def go() -> dict[str, Any]:
             try:
-                return await run(engine, items)
+                return await run(engine, items, chosen, want=want, progress=progress)
             finally:
-                await engine.close()
+                if engine is not None:
+                    await engine.close()
 
         report = asyncio.run(go())
         _print(report)
@@ -129,16 +163,19 @@ def register(eval_app: typer.Typer) -> None:
         target.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
         typer.echo(f"report: {target}")
 
+    _build_command(eval_app)
+
     @eval_app.command("chid-fit")
     def chid_fit_command(
-        train: Annotated[Path, typer.Argument(help="report JSON of a run on training data")],
+        train: Annotated[Path, typer.Argument(
+            help="report JSON (or --progress JSONL) of a run on training data")],
         heldout: Annotated[list[Path] | None, typer.Argument(help="reports to check on")] = None,
         features: Annotated[str, typer.Option(help="comma-separated features")] = ",".join(
             FEATURES),
     ) -> None:
         """Fit the solver's weights on one run's features; report held-out accuracy."""
-        names = tuple(f.strip() for f in features.split(",") if f.strip())
         rows = _rows(train)
+        names = tuple(f.strip() for f in features.split(",") if f.strip() in rows[0][0])
         weights = fit(rows, names)
         typer.echo(f"fitted on {train} ({len(rows)} items): {weights}")
         typer.echo(f"  train accuracy {100 * accuracy(rows, weights):.1f}% "
@@ -149,6 +186,27 @@ def register(eval_app: typer.Typer) -> None:
                        f"(lm only {100 * accuracy(held, LM_ONLY):.1f}%)")
 
 
+def _build_command(eval_app: typer.Typer) -> None:
+    @eval_app.command("chid-build")
+    def chid_build_command(
+        out: Annotated[Path, typer.Argument(help="JSONL to write")],
+        n: Annotated[int, typer.Option(help="items")] = 300,
+        seed: Annotated[int, typer.Option(help="random seed")] = 0,
+    ) -> None:
+        """Build a ChID-style set from the dictionary's example sentences."""
+        from zhiyan.chengyu.dataset import build
+
+        items = build(n, seed)
+        out.write_text("".join(json.dumps(i, ensure_ascii=False) + "\n" for i in items),
+                       encoding="utf-8")
+        typer.echo(f"{len(items)} items: {out}")
+
+
 def _rows(path: Path) -> list[tuple[dict[str, list[float]], int]]:
-    report = json.loads(path.read_text(encoding="utf-8"))
-    return [(r["features"], r["answer"]) for r in report["rows"] if r["answer"] is not None]
+    """Labelled features from a report JSON or a --progress JSONL (a run cut short)."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".jsonl":
+        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    else:
+        rows = json.loads(text)["rows"]
+    return [(r["features"], r["answer"]) for r in rows if r["answer"] is not None]
