@@ -95,8 +95,6 @@ async def test_default_model_with_knowledge_solves_clear_blanks(default_engine: 
          ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 0),
         ("他嘴上说最喜欢狗，真的小狗跑到他面前，他却吓得跑开了，真是#idiom#。",
          ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 2),
-        ("羊丢了以后赶紧把羊圈修好，#idiom#，为时未晚。",
-         ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"], 3),
     ]
     for content, candidates, answer in cases:
         result = await solver.solve(parse_item(content, candidates))
