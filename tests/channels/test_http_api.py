@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 import httpx
@@ -11,12 +12,13 @@ import pytest
 from tests.conftest import LiveServer
 from zhiyan.app import create_app
 from zhiyan.config import Settings
+from zhiyan.engine.base import ChatRequest, Message
 from zhiyan.engine.llamacpp import LlamaCppEngine
 from zhiyan.engine.models import resolve
 
-
 # A grammar with no end: generation can only stop at max_tokens or by cancellation.
-ENDLESS = {"messages": [{"role": "user", "content": "sing"}], "stream": True,
+ENDLESS = {"messages": [{"role": "user", "content": "Please sing me a song, thank you."}],
+           "stream": True,
            "grammar": 'root ::= "la " root'}
 
 
@@ -110,27 +112,39 @@ def test_oversized_body_is_refused(live_server: LiveServer) -> None:
 
 
 def test_full_queue_answers_429_with_retry_after(settings: Settings) -> None:
+    settings.engine.context_size, settings.engine.parallel, settings.engine.max_waiting = 512, 1, 0
     engine = LlamaCppEngine(resolve("tiny"), model_id="zhiyan-tiny", context_size=512,
                             parallel=1, max_waiting=0)
-    with LiveServer(create_app(settings, engine)) as server, httpx.Client() as http:
-        body = {**ENDLESS, "max_tokens": 400}
-        with http.stream("POST", server.url + "/v1/chat/completions", json=body) as busy:
-            next(busy.iter_lines())
-            refused = http.post(server.url + "/v1/chat/completions", json=body)
-        assert refused.status_code == 429
+
+    async def while_busy() -> httpx.Response:
+        # Occupy the only slot with a real generation, held open, then ask over HTTP.
+        busy = engine.chat_stream(ChatRequest(
+            messages=[Message(role="user", content="sing")], max_tokens=200,
+            grammar=ENDLESS["grammar"]))
+        await anext(busy)
+        try:
+            return httpx.post(server.url + "/v1/chat/completions", timeout=120,
+                              json={"messages": [{"role": "user", "content": "Hello there"}]})
+        finally:
+            await busy.aclose()
+
+    with LiveServer(create_app(settings, engine)) as server:
+        refused = asyncio.run(while_busy())
+        assert refused.status_code == 429, refused.text
         assert int(refused.headers["retry-after"]) > 0
         assert refused.json()["error"]["type"] == "rate_limit_error"
+        assert engine.in_flight == 0
 
 
 def test_client_disconnect_mid_stream_frees_the_slot(live_server: LiveServer) -> None:
     body = {**ENDLESS, "max_tokens": 1500}
-    with httpx.Client() as http:
-        with http.stream("POST", live_server.url + "/v1/chat/completions", json=body) as r:
-            lines = r.iter_lines()
-            for _ in range(4):
-                next(lines)
-            assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 1
-        # leaving the block closes the connection mid-stream
+    with httpx.Client(timeout=120) as http, \
+            http.stream("POST", live_server.url + "/v1/chat/completions", json=body) as r:
+        lines = r.iter_lines()
+        for _ in range(4):
+            next(lines)
+        assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 1
+    # leaving the block closed the connection mid-stream
     deadline = time.monotonic() + 2
     while time.monotonic() < deadline:
         if httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0:
