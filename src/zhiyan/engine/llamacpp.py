@@ -76,7 +76,11 @@ class LlamaCppEngine(Engine):
         try:
             self._server = xllamacpp.Server(params)
         except Exception as exc:  # llama.cpp reports a bad file as a generic error
-            raise ModelError(f"llama.cpp could not load {model_path}: {exc}") from exc
+            raise ModelError(
+                f"llama.cpp could not load {model_path}: {exc}. The file is damaged or not a "
+                "model llama.cpp supports: replace it, or use a verified one with "
+                "--model default|lite|tiny (zhiyan model verify NAME checks it)"
+            ) from exc
         # A thread-safe sync client used from worker threads: the engine then belongs to no
         # particular event loop and can be shared (tests reuse one across many loops).
         self._http = httpx.Client(base_url=self._server.listening_address, timeout=60)
