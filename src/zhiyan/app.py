@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.gzip import GZipMiddleware
 
@@ -25,6 +24,7 @@ from zhiyan.engine.errors import EngineError, QueueFullError
 from zhiyan.engine.factory import build_engine
 from zhiyan.knowledge import api as knowledge_api
 from zhiyan.metrics import Metrics
+from zhiyan.middleware import LimitsAndMetrics
 
 
 def error_body(message: str, error_type: str, code: str | None = None,
@@ -83,25 +83,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
         return JSONResponse(error_body(str(exc.detail), error_type), exc.status_code,
                             getattr(exc, "headers", None))
 
-    max_body = settings.server.max_body_bytes
-
-    @app.middleware("http")
-    async def limits_and_metrics(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and length.isdigit() and int(length) > max_body:
-            return JSONResponse(
-                error_body(f"request body over {max_body} bytes", "invalid_request_error"), 413
-            )
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.requests.labels(request.method, path, str(response.status_code)).inc()
-        metrics.latency.labels(path).observe(time.perf_counter() - started)
-        return response
-
     app.include_router(http_api.router)
     # Each part of zhiyan adds its router here, one line each:
     app.include_router(knowledge_api.router)
@@ -109,4 +90,6 @@ def create_app(settings: Settings, engine: Engine | None = None) -> FastAPI:
     app.include_router(sms_api.router)
     app.include_router(chengyu_api.router)
     app.add_middleware(GZipMiddleware, minimum_size=500)  # web pages on slow links
+    app.add_middleware(LimitsAndMetrics, metrics=metrics,
+                       max_body=settings.server.max_body_bytes)
     return app

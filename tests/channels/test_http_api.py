@@ -152,3 +152,16 @@ def test_client_disconnect_mid_stream_frees_the_slot(live_server: LiveServer) ->
         time.sleep(0.02)
     assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0
     assert "llamacpp:requests_processing 0" in httpx.get(live_server.url + "/metrics").text
+
+
+def test_oversized_body_without_content_length_is_refused(live_server: LiveServer) -> None:
+    def chunks():  # type: ignore[no-untyped-def]
+        yield b'{"messages": [{"role": "user", "content": "'
+        for _ in range(120):
+            yield b"x" * 10_000
+        yield b'"}]}'
+
+    response = httpx.post(live_server.url + "/v1/chat/completions", content=chunks(),
+                          headers={"content-type": "application/json"})
+    assert response.status_code == 413
+    assert "over 1000000 bytes" in response.json()["error"]["message"]
