@@ -2,9 +2,10 @@
 
 1. Acceptance: inbound webhooks (generic provider) accepted and durably queued per second,
    and acceptance latency p50/p99, with the engine replaced by an instant one (gateway
-   overhead only; the worker is off so only acceptance is measured). Baseline in the same
-   run: the same server's `/healthz` (HTTP + FastAPI only, nothing written) under the
-   same load. Every accepted message is then counted in the database.
+   overhead only; the worker is off so only acceptance is measured). Baselines in the
+   same run, same server, same load: `/healthz` (a GET, nothing written) and a plain POST
+   of the same body to a handler that only reads it. Every accepted message is then
+   counted in the database.
 2. End to end with a real model: a few questions by SMS, timed from the webhook to the
    reply arriving at a local stand-in gateway, against the same server's
    `/v1/chat/completions` for the same question (the plain engine, no SMS path).
@@ -33,6 +34,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import httpx
+from fastapi import Request
 
 from zhiyan.engine.base import ChatChunk, ChatRequest, Engine, Message, Usage
 
@@ -72,8 +74,15 @@ def serve(args: argparse.Namespace) -> None:
     settings = Settings(engine=EngineSettings(model=args.model, parallel=2),
                         storage=StorageSettings(data_dir=Path(args.data)), extra={"sms": sms})
     engine = InstantEngine() if args.model == "instant" else build_engine(settings.engine)
-    uvicorn.run(create_app(settings, engine), host="127.0.0.1", port=args.port,
-                log_level="warning")
+    app = create_app(settings, engine)
+
+    @app.post("/bench/post")
+    async def post_baseline(request: Request) -> dict[str, bool]:
+        """The same POST, body read and answered, nothing parsed or stored."""
+        await request.body()
+        return {"ok": True}
+
+    uvicorn.run(app, host="127.0.0.1", port=args.port, log_level="warning")
 
 
 class Sink:
@@ -150,12 +159,14 @@ async def load(url: str, n: int, concurrency: int, make: str, offset: int,
         async def one_client() -> None:
             for i in counter:
                 started = time.perf_counter()
+                body = {"id": f"{prefix}-{offset + i}", "from": f"+2547{(offset + i) % 10**8:08d}",
+                        "to": "22345", "text": f"benchmark message {i}"}
                 if make == "healthz":
                     response = await client.get(f"{url}/healthz")
+                elif make == "post":
+                    response = await client.post(f"{url}/bench/post", json=body)
                 else:
-                    response = await client.post(f"{url}/sms/generic/inbound", json={
-                        "id": f"{prefix}-{offset + i}", "from": f"+2547{(offset + i) % 10**8:08d}",
-                        "to": "22345", "text": f"benchmark message {i}"})
+                    response = await client.post(f"{url}/sms/generic/inbound", json=body)
                 latencies.append(time.perf_counter() - started)
                 if response.status_code != 200:
                     raise SystemExit(f"{make}: HTTP {response.status_code} {response.text}")
@@ -174,7 +185,7 @@ def acceptance(args: argparse.Namespace, scratch: Path) -> None:
         results: dict[str, list[tuple[float, list[float]]]] = {}
         cpu: dict[str, float] = {}
         for rnd in range(args.rounds):  # alternate, so machine noise hits both alike
-            for kind in ("healthz", "webhook"):
+            for kind in ("healthz", "post", "webhook"):
                 before = cpu_seconds(proc.pid)
                 rate, lat = asyncio.run(load(url, args.requests, args.concurrency, kind,
                                              rnd * args.requests))
@@ -201,6 +212,7 @@ def acceptance(args: argparse.Namespace, scratch: Path) -> None:
               f" (= {1 / per_request:.0f} req/s per free core)")
     print(f"durably queued: {queued} of {expected} accepted")
     print(f"ratio webhook/healthz throughput: {summary['webhook'] / summary['healthz']:.2f}")
+    print(f"ratio webhook/plain POST throughput: {summary['webhook'] / summary['post']:.2f}")
     if queued != expected:
         raise SystemExit("accepted messages are missing from the queue")
 
