@@ -73,12 +73,6 @@ class SegmentInfo:
     units: int
     segments: int
 
-    @property
-    def per_segment(self) -> int:
-        if self.encoding == "GSM-7":
-            return GSM_SINGLE if self.segments <= 1 else GSM_PART
-        return UCS2_SINGLE if self.segments <= 1 else UCS2_PART
-
 
 def _units(char: str, encoding: Encoding) -> int:
     if encoding == "GSM-7":
