@@ -117,7 +117,7 @@ class Worker:
             if self._client is None:
                 await client.aclose()
 
-    async def _idle(self, stop: asyncio.Event) -> None:
+    async def _idle(self) -> None:
         assert self._wake is not None
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
@@ -129,7 +129,7 @@ class Worker:
                 self.queue.claim_inbound, self.owner, self.settings.lease_seconds, time.time()
             )
             if row is None:
-                await self._idle(stop)
+                await self._idle()
                 continue
             try:
                 await self.process(row)
@@ -194,7 +194,7 @@ class Worker:
                 self.queue.claim_outbox, self.owner, self.settings.lease_seconds, time.time()
             )
             if row is None:
-                await self._idle(stop)
+                await self._idle()
                 continue
             try:
                 await self.send(row, client)
