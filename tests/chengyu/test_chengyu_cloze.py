@@ -6,8 +6,8 @@ import json
 import random
 
 import pytest
-from tests.conftest import SHARED_DATA
 
+from tests.conftest import SHARED_DATA
 from zhiyan.chengyu.cloze import (
     ClozeInputError,
     ClozeSolver,
@@ -98,5 +98,5 @@ async def test_default_model_with_knowledge_solves_clear_blanks(default_engine: 
     ]
     for content, candidates, answer in cases:
         result = await solver.solve(parse_item(content, candidates))
-        assert result.used_model and set(result.features) >= {"lm_fill", "meaning"}
+        assert result.used_model and "lm_fill" in result.features
         assert result.choice == answer, content

@@ -132,6 +132,31 @@ class ClozeSolver:
         self.engine = engine
         self.weights = dict(WEIGHTS if weights is None else weights)
         self._priors: dict[str, float] = {}
+        self.unscored = 0
+
+    async def _score(self, prompt: str, choices: list[str]) -> list[float]:
+        """`score_choices`, tolerating choices the engine cannot force.
+
+        llama.cpp's token grammar fails on a choice containing a character that the
+        tokenizer splits into byte pieces (嚬 in 一嚬一笑). Such a choice is scored as the
+        worst of the others rather than losing the whole item; `unscored` counts them.
+        """
+        try:
+            return await self.engine.score_choices(prompt, choices)
+        except EngineError:
+            if len(choices) == 1:
+                raise
+        scores: list[float | None] = []
+        for choice in choices:
+            try:
+                scores.extend(await self.engine.score_choices(prompt, [choice]))
+            except EngineError:
+                scores.append(None)
+        known = [s for s in scores if s is not None]
+        if not known:
+            raise EngineError("the model could not score any choice")
+        self.unscored += len(scores) - len(known)
+        return [min(known) if s is None else s for s in scores]
 
     async def features(self, item: ClozeItem,
                        want: tuple[str, ...] | None = None) -> dict[str, list[float]]:
@@ -145,7 +170,7 @@ class ClozeSolver:
             choices = [c + suffix for c in item.candidates] if "lm_fill" in names else []
             if "lm_idiom" in names:
                 choices += item.candidates
-            scores = await self.engine.score_choices(prompt, choices)
+            scores = await self._score(prompt, choices)
             if "lm_fill" in names:
                 out["lm_fill"] = scores[:n]
             if "lm_idiom" in names:
@@ -153,7 +178,7 @@ class ClozeSolver:
         if "lm_prior" in names:
             missing = [c for c in item.candidates if c not in self._priors]
             if missing:
-                for c, s in zip(missing, await self.engine.score_choices(PRIOR_PROMPT, missing),
+                for c, s in zip(missing, await self._score(PRIOR_PROMPT, missing),
                                 strict=True):
                     self._priors[c] = s
             out["lm_prior"] = [self._priors[c] for c in item.candidates]

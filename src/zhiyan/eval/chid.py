@@ -81,6 +81,7 @@ async def run(engine: Engine | None, items: list[ClozeItem],
     report["items_per_second"] = len(items) / elapsed if elapsed else 0.0
     report["seconds_per_item"] = elapsed / len(items) if items else 0.0
     report["cpu_seconds_per_item"] = (time.process_time() - cpu_started) / max(len(items), 1)
+    report["unscored_choices"] = solver.unscored
     report["rows"] = rows
     return report
 
@@ -118,6 +119,9 @@ def _print(report: dict[str, Any]) -> None:
                    f"({report['seconds_per_item']:.2f} s/item wall, "
                    f"{report['cpu_seconds_per_item']:.2f} s/item CPU)")
     typer.echo(f"weights: {report['weights']}")
+    if report.get("unscored_choices"):
+        typer.echo(f"choices the engine could not score (given the worst score): "
+                   f"{report['unscored_choices']}")
     if report["confused"]:
         typer.echo("most confused (answer -> chosen):")
         for c in report["confused"]:
