@@ -20,6 +20,8 @@ def test_idiom_lookup_and_unknown_with_closest(live_server: LiveServer) -> None:
         assert error["error"]["type"] == "not_found_error"
         assert error["closest"][0]["word"] == "画蛇添足"
         assert "Did you mean" in error["error"]["message"]
+        english = client.get("/v1/chengyu/idioms/hello", headers={"Accept-Language": "th-TH"})
+        assert english.status_code == 400 and "ภาษาจีน" in english.json()["error"]["message"]
 
 
 def test_search_by_pinyin_meaning_and_refusal(live_server: LiveServer) -> None:

@@ -69,6 +69,8 @@ def get_idiom(word: str, request: Request, lang: str | None = None) -> Any:
     idiom = dictionary.lookup(word)
     if idiom is None:
         closest = [d.to_dict() for d in dictionary.closest(word, 5)]
+        if not closest and not has_chinese(word):
+            return _error(400, t("chengyu.not_chinese", lang, text=word[:40]), "not_chinese")
         message = (t("chengyu.unknown_with_suggestions", lang, word=word,
                      suggestions="、".join(d["word"] for d in closest))  # type: ignore[misc]
                    if closest else t("chengyu.unknown", lang, word=word))
