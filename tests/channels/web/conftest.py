@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from tests.channels.web.helpers import ADMIN_TOKEN
 
+from tests.channels.web.helpers import ADMIN_TOKEN
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 

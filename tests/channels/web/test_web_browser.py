@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
+
 from tests.channels.web.helpers import ADMIN_TOKEN
 from tests.conftest import LiveServer
-
 from zhiyan.i18n import LANGUAGES, catalog
 
 CHROMIUM = "/usr/bin/chromium"
@@ -100,7 +100,7 @@ def test_chat_admin_and_languages_in_chromium(browser: object, server: LiveServe
     # upload with progress; the result says what was added
     page.set_input_files("#file", files=[{
         "name": "okapi.txt", "mimeType": "text/plain",
-        "buffer": b"The okapi is a forest giraffe. The okapi lives in the Ituri rainforest.",
+        "buffer": b"Where does the okapi live? The okapi lives in the Ituri rainforest.",
     }])
     page.click("#upload button[type=submit]")
     page.wait_for_selector("#upload-result strong")
@@ -121,7 +121,8 @@ def test_chat_admin_and_languages_in_chromium(browser: object, server: LiveServe
     lengths = page.evaluate("window.__lengths")
     assert len(set(lengths)) >= 2, f"answer did not stream: {lengths}"
 
-    # ask about the document: the answer cites it, the citation opens the passage
+    # ask about the document (an FAQ: retrieval wants the question's rare words in it): the
+    # answer cites it, and the citation opens the passage
     answer = ask(page, "Where does the okapi live?")
     with context.expect_page() as opened:
         answer.locator("a.cite").first.click()
@@ -133,7 +134,7 @@ def test_chat_admin_and_languages_in_chromium(browser: object, server: LiveServe
 
     # replace the document on the admin page, ask again, and see the new fact cited
     page.goto(server.url + "/admin/knowledge/doc/okapi")
-    page.fill("#text", "The okapi is a forest giraffe. The okapi lives in the Kasai forest.")
+    page.fill("#text", "Where does the okapi live? The okapi lives in the Kasai forest.")
     page.click("form[action$='/replace'] button")
     page.wait_for_selector(".notice")
     assert "✓" in page.inner_text("tbody tr:last-child")
@@ -189,7 +190,7 @@ def test_cited_document_with_script_does_not_run(browser: object, server: LiveSe
     context = browser.new_context()  # type: ignore[attr-defined]
     context.add_cookies([{"name": "zhiyan_admin", "value": ADMIN_TOKEN, "url": server.url}])
     evil = ('# Okapi <script>window.__xss=1</script>\n\n'
-            'The okapi eats leaves <img src=x onerror="window.__xss=1"> and fruit.'
+            'What does the okapi eat? The okapi eats leaves <img src=x onerror="window.__xss=1">'
             '<script>window.__xss=1</script>\n')
     uploaded = context.request.post(
         server.url + "/v1/knowledge/upload",

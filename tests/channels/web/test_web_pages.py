@@ -7,8 +7,8 @@ import json
 import re
 
 from fastapi.testclient import TestClient
-from tests.channels.web.helpers import ADMIN_TOKEN, csrf_of
 
+from tests.channels.web.helpers import ADMIN_TOKEN, csrf_of
 from zhiyan.assistant.turn import Citation
 from zhiyan.channels.web.render import answer_html, conversations_of
 from zhiyan.i18n import LANGUAGES, catalog, missing_keys
