@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from tests.conftest import LiveServer
 
+from tests.conftest import LiveServer
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 
