@@ -29,9 +29,12 @@ YEAR = 365 * 24 * 3600
 def browser_id(request: Request) -> str:
     """The browser's id; a new one is made (and set by `remember`) on first visit."""
     uid = request.cookies.get(UID_COOKIE, "")
-    if not (16 <= len(uid) <= 64 and uid.replace("-", "").replace("_", "").isalnum()):
-        uid = request.state.__dict__.setdefault("new_uid", secrets.token_urlsafe(18))
-    return uid
+    if 16 <= len(uid) <= 64 and uid.replace("-", "").replace("_", "").isalnum():
+        return uid
+    new_uid: str | None = getattr(request.state, "new_uid", None)
+    if new_uid is None:
+        new_uid = request.state.new_uid = secrets.token_urlsafe(18)
+    return new_uid
 
 
 def csrf_token(request: Request, key: bytes) -> str:
@@ -66,7 +69,7 @@ def text_direction(lang: str) -> str:
 def remember(request: Request, response: Response) -> Response:
     """Set the cookies a page decided on: a new browser id, a newly chosen language."""
     secure = request.url.scheme == "https"
-    new_uid = request.state.__dict__.get("new_uid")
+    new_uid = getattr(request.state, "new_uid", None)
     if new_uid:
         response.set_cookie(UID_COOKIE, new_uid, max_age=YEAR, httponly=True, samesite="lax",
                             secure=secure)
