@@ -19,6 +19,7 @@ class Hit:
     source: str
     lang: str
     coverage: float
+    cosine: float | None = None
 
 
 class WordKnowledge:

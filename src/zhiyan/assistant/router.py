@@ -79,25 +79,16 @@ class IdiomEntry:
 def find_idiom(text: str) -> IdiomEntry | None:
     """The idiom a message asks about: a dictionary idiom in it, when the message is the
     idiom alone or asks what one means."""
-    han = re.findall(r"[\u4e00-\u9fff]{4,}", text)
-    if not han:
+    if not re.search(r"[\u4e00-\u9fff]{4}", text):
         return None
-    try:
-        from zhiyan.chengyu.dictionary import get_dictionary
+    from zhiyan.chengyu.detect import find_idioms
 
-        dictionary = get_dictionary()
-    except (ImportError, RuntimeError):
-        return None
-    for run in han:
-        for size in (4, 5, 6, 7, 8):
-            for start in range(0, len(run) - size + 1):
-                idiom = dictionary.get(run[start:start + size])
-                if idiom is None:
-                    continue
-                alone = len(re.sub(r"[\W\s]", "", text)) <= size + 1
-                if alone or _MEANING_CUES.search(text):
-                    return IdiomEntry(idiom.word, idiom.pinyin, idiom.explanation,
-                                      idiom.derivation, idiom.example)
+    for match in find_idioms(text):
+        alone = len(re.sub(r"[\W\s]", "", text)) <= len(match.word) + 1
+        if alone or _MEANING_CUES.search(text):
+            idiom = match.idiom
+            return IdiomEntry(idiom.word, idiom.pinyin, idiom.explanation, idiom.derivation,
+                              idiom.example)
     return None
 
 
@@ -128,24 +119,24 @@ def knowledge_provider(app: Any) -> KnowledgeProvider:
     return provide
 
 
-async def search_knowledge(kb: Any, query: str, lang: str, k: int,
-                           min_coverage: float) -> list[Passage]:
+async def search_knowledge(kb: Any, query: str, lang: str, k: int) -> list[Passage]:
     """Relevant passages from the knowledge base, best first; [] when none is relevant.
 
-    Searches in the user's language first, then across languages (the model translates)."""
+    Searches in the user's language first, then across languages (the model translates).
+    Relevance and the focusing of long chunks on the question are the knowledge part's."""
     if kb is None:
         return []
+    from zhiyan.knowledge.grounded import focus, relevant
+
     query = query[:500]
-    hits = await kb.search(query, k=k, lang=lang)
-    if not any(getattr(h, "coverage", 1.0) >= min_coverage for h in hits):
-        hits = await kb.search(query, k=k)
-    relevant = [h for h in hits if getattr(h, "coverage", 1.0) >= min_coverage]
+    hits = relevant(await kb.search(query, k=k, lang=lang))
+    if not hits:
+        hits = relevant(await kb.search(query, k=k))
     return [
-        Passage(number=i, doc_id=str(h.doc_id), title=str(h.title), text=str(h.text),
-                version=getattr(h, "version", None),
-                chunk_id=str(getattr(h, "chunk_id", "")) or None,
-                source=getattr(h, "source", None), lang=getattr(h, "lang", None))
-        for i, h in enumerate(relevant, start=1)
+        Passage(number=i, doc_id=str(h.doc_id), title=str(h.title),
+                text=focus(str(h.text), query), version=h.version,
+                chunk_id=str(h.chunk_id), source=h.source, lang=h.lang)
+        for i, h in enumerate(hits, start=1)
     ]
 
 

@@ -107,10 +107,8 @@ class AssistantSettings(BaseModel):
     #: tokens of conversation memory in a prompt; older turns are summarized
     memory_tokens: int = Field(default=1024, ge=64)
     summary_tokens: int = Field(default=160, ge=16)
-    #: passages retrieved per question, and the least share of the question's words a
-    #: passage must contain to count as relevant
+    #: passages retrieved per question (the knowledge part judges which are relevant)
     knowledge_k: int = Field(default=4, ge=1, le=20)
-    min_coverage: float = Field(default=0.34, ge=0.0, le=1.0)
     #: "rules" (cheap, predictable) or "model" (grammar-constrained classification)
     router: Literal["rules", "model"] = "rules"
     #: say so when an answer comes from the model and not from the sources
@@ -274,8 +272,7 @@ class Assistant:
             if routed == "smalltalk":
                 return "smalltalk", []
         kb = self._knowledge()
-        passages = await router.search_knowledge(
-            kb, text, lang, self.settings.knowledge_k, self.settings.min_coverage)
+        passages = await router.search_knowledge(kb, text, lang, self.settings.knowledge_k)
         for p in passages:
             p.text = self.policy.clean_document(p.text, doc_id=p.doc_id)
         return "knowledge", passages

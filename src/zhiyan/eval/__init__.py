@@ -13,7 +13,7 @@ import typer
 eval_app = typer.Typer(help="Measure zhiyan: each command prints figures against a baseline.",
                        no_args_is_help=True)
 
-MODULES = ["lang", "qa", "continual", "chid"]
+MODULES = ["lang", "qa", "continual", "chid", "turn"]
 
 for _name in MODULES:
     import_module(f"zhiyan.eval.{_name}").register(eval_app)

@@ -1,0 +1,38 @@
+"""Routing rules, and the model's routing held to the three route names by a grammar."""
+
+from __future__ import annotations
+
+import pytest
+
+from zhiyan.assistant import router
+from zhiyan.engine.base import Engine
+
+
+def test_commands_in_the_users_language() -> None:
+    assert router.parse_command("msaada", "sw") == router.Command("help")
+    assert router.parse_command("HELP", "zh") == router.Command("help")
+    assert router.parse_command("lang ha", "en") == router.Command("lang", "ha")
+    assert router.parse_command("RESET", "en") == router.Command("reset")
+    assert router.parse_command("help me find a doctor", "en") is None
+
+
+def test_idioms_are_found_when_asked_about_or_sent_alone() -> None:
+    entry = router.find_idiom("画蛇添足是什么意思")
+    assert entry is not None and entry.word == "画蛇添足"
+    assert router.find_idiom("画蛇添足") is not None
+    assert router.find_idiom("what does 对牛弹琴 mean") is not None
+    assert router.find_idiom("今天天气很好") is None
+    passage = router.idiom_passage(entry)
+    assert passage.doc_id == "chengyu:画蛇添足" and entry.explanation in passage.text
+
+
+def test_small_talk() -> None:
+    assert router.is_smalltalk("habari yako")
+    assert router.is_smalltalk("谢谢！")
+    assert not router.is_smalltalk("what is malaria")
+
+
+@pytest.mark.anyio
+async def test_model_routing_is_one_of_the_three_routes(tiny_engine: Engine) -> None:
+    assert await router.route_with_model(tiny_engine, "画蛇添足是什么意思") in {
+        "knowledge", "idiom", "smalltalk"}
