@@ -28,6 +28,8 @@ PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
 #: the tiny model on a busy 2-core machine can take a while per answer
 ANSWER_MS = 180_000
+#: any other step (the first upload loads the embedding model)
+STEP_MS = 90_000
 
 pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM),
                                 reason="Chromium not installed (scripts/install-system-deps.sh)")
@@ -85,6 +87,7 @@ def ask(page: object, question: str) -> object:
 def test_chat_admin_and_languages_in_chromium(browser: object, server: LiveServer,
                                               shots: Path) -> None:
     context = browser.new_context(viewport=DESKTOP, locale="en-US")  # type: ignore[attr-defined]
+    context.set_default_timeout(STEP_MS)
     page = context.new_page()
     dialogs: list[str] = []
     page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
@@ -166,6 +169,7 @@ def test_chat_admin_and_languages_in_chromium(browser: object, server: LiveServe
 def test_no_token_no_admin_and_chat_without_javascript(browser: object, server: LiveServer
                                                        ) -> None:
     context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    context.set_default_timeout(STEP_MS)
     page = context.new_page()
     # without the admin token: the page and the API both refuse
     assert page.goto(server.url + "/admin/knowledge").status == 401
@@ -188,6 +192,7 @@ def test_cited_document_with_script_does_not_run(browser: object, server: LiveSe
                                                  web_app: FastAPI) -> None:
     """Stored XSS: a document whose title and text carry script is cited and shown."""
     context = browser.new_context()  # type: ignore[attr-defined]
+    context.set_default_timeout(STEP_MS)
     context.add_cookies([{"name": "zhiyan_admin", "value": ADMIN_TOKEN, "url": server.url}])
     evil = ('# Okapi <script>window.__xss=1</script>\n\n'
             'What does the okapi eat? The okapi eats leaves <img src=x onerror="window.__xss=1">'

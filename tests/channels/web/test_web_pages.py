@@ -159,7 +159,7 @@ def test_answers_render_a_little_markdown_and_nothing_else() -> None:
     assert "<strong>&lt;b&gt;x&lt;/b&gt;</strong> <code>&lt;script&gt;</code> a*b*c" in html
 
 
-def test_every_language_has_every_web_message(client: TestClient) -> None:
+def test_every_language_has_every_web_message() -> None:
     for lang, missing in missing_keys().items():
         assert not [k for k in missing if k.startswith("web.")], lang
     english = {k: v for k, v in catalog("en").items() if k.startswith("web.")}
