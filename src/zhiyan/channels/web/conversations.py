@@ -49,9 +49,6 @@ class ConversationStore:
         self._db = open_database(path)
         self._lock = threading.Lock()
 
-    def close(self) -> None:
-        self._db.close()
-
     def _write(self, sql: str, args: tuple[Any, ...]) -> sqlite3.Cursor:
         with self._lock:
             return self._db.execute(sql, args)
