@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from tests.channels.sms.helpers import build_app, rows, sms_settings
 from tests.conftest import LiveServer
-
 from zhiyan.assistant.turn import Reply, Turn
 from zhiyan.channels.sms.echo import EchoAssistant
 from zhiyan.channels.ussd import PREFIX_CHARS, fit_screen

@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import quote, unquote_to_bytes
 
 import httpx
-from tests.conftest import free_port
 
+from tests.conftest import free_port
 from zhiyan.channels.sms import gsm
 
 BEARERBOX = "/usr/sbin/bearerbox"

@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 import httpx
+
 from tests.channels.sms.helpers import Gateway, build_app, rows, sms_settings
 from tests.conftest import LiveServer
-
 from zhiyan.config import Settings
 from zhiyan.engine.base import Engine
 

@@ -11,10 +11,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
 from tests.channels.sms.helpers import build_app, rows, sms_settings, wait_for
 from tests.channels.sms.kannel_peer import INSTALL_HINT, Delivered, KannelPeer, installed
 from tests.conftest import LiveServer, _KeepOpen
-
 from zhiyan.channels.sms.echo import EchoAssistant
 from zhiyan.config import EngineSettings, Settings, StorageSettings
 from zhiyan.engine.base import Engine

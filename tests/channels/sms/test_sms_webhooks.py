@@ -11,9 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.channels.sms.helpers import Gateway, build_app, rows, sms_settings, wait_for
 from tests.conftest import LiveServer
-
 from zhiyan.channels.sms.echo import EchoAssistant
 from zhiyan.channels.sms.providers.twilio import signature
 from zhiyan.config import Settings
