@@ -42,13 +42,20 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 _LEADIN = re.compile(r"^(?:答案|回答|答|answer)\s*[:：]\s*", re.IGNORECASE)
 _COPULA = re.compile(r"^(?:是|为|(?:is|was|are|were)\s)\s*", re.IGNORECASE)
 _HOW_MANY = re.compile(r"多少|几")
+_WHAT = re.compile(r"什么|哪个|哪些|哪种|哪")
 _DONT_KNOW = re.compile(
     r"不知道|无法回答|没有(?:相关)?(?:信息|答案)|i don'?t know|not (?:in|mentioned)", re.IGNORECASE)
 
 SYSTEM_ZH = (
     "你是知言，根据编号资料回答问题的助手。规则：只用资料回答；照抄资料中能回答问题的最短原文片段，"
-    "不要改写，不要解释，不要写完整句子；在答案后写出所用资料的编号，例如：1963年 [1]。"
-    "如果资料中没有答案，只回答：不知道"
+    "不要改写，不要解释，不要重复问题里的词，不要写完整句子；在答案后写出所用资料的编号。"
+    "如果资料中没有答案，只回答：不知道\n\n"
+    # Worked examples: a constant prefix, so llama.cpp reuses its cached state every turn.
+    "例子：\n资料：\n[1] 张衡\n张衡是东汉时期的天文学家，他在公元132年发明了候风地动仪。\n"
+    "问题：张衡在哪一年发明了地动仪？\n回答：公元132年 [1]\n"
+    "问题：张衡是什么时期的天文学家？\n回答：东汉时期 [1]\n"
+    "资料：\n[1] 尼罗河\n尼罗河全长6650公里，流经十一个国家，最终注入地中海。\n"
+    "问题：尼罗河最终注入哪里？\n回答：地中海 [1]"
 )
 SYSTEM_EN = (
     "You are zhiyan. Answer the question using only the numbered passages. Reply with the "
@@ -115,7 +122,15 @@ def trim_echo(answer: str, question: str) -> str:
         if answer[:cut] in question and (answer[cut - 1] > "\u2e80" or answer[cut] == " "):
             answer = _COPULA.sub("", answer[cut:].strip(" ，,:：")) or answer
             break
-    # Only after a number question: what follows "什么" is often part of the gold span.
+    # "什么时期的武将" → "…时代的武将": the copied "的…" after the asked-for noun goes.
+    what = _WHAT.search(question)
+    if what and "的" in question[what.end():]:
+        after = question[what.end():].rstrip("？?。. ")
+        tail = after[after.index("的"):]
+        if len(tail) >= 2 and answer.endswith(tail) and len(answer) > len(tail) + 1:
+            return answer[:-len(tail)]
+    # After a number question the measure word stays ("4分钟内不得…" → "4分钟"); after
+    # "什么" the rest is often part of the gold span, so only "的…" tails go (above).
     wh = _HOW_MANY.search(question)
     if wh:
         after = question[wh.end():].rstrip("？?。. ")
