@@ -170,7 +170,13 @@ class ClozeSolver:
             choices = [c + suffix for c in item.candidates] if "lm_fill" in names else []
             if "lm_idiom" in names:
                 choices += item.candidates
-            scores = await self._score(prompt, choices)
+            try:
+                scores = await self._score(prompt, choices)
+            except EngineError:
+                if not suffix or "lm_idiom" in names:
+                    raise
+                # the shared text after the blank holds a piece the engine cannot force
+                scores = await self._score(prompt, list(item.candidates))
             if "lm_fill" in names:
                 out["lm_fill"] = scores[:n]
             if "lm_idiom" in names:
