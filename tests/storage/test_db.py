@@ -23,3 +23,19 @@ def test_wal_and_full_sync(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("SELECT value FROM meta WHERE key='created_at'").fetchone()
+
+
+def test_processes_starting_together_apply_each_migration_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    script = ("import sys; from zhiyan.storage.db import open_database; "
+              "open_database(sys.argv[1])")
+    procs = [subprocess.Popen([sys.executable, "-c", script, str(tmp_path / "z.sqlite3")],
+                              stderr=subprocess.PIPE) for _ in range(4)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err.decode()
+    conn = connect(tmp_path / "z.sqlite3")
+    versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations")]
+    assert len(versions) == len(set(versions)) == len(available_migrations())

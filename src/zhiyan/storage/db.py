@@ -57,12 +57,15 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
         " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
         " applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"
     )
-    done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
     applied = []
     for number, name, sql in available_migrations():
-        if number in done:
-            continue
+        # Check under the write lock: two processes starting together (server and worker)
+        # must not both apply the same migration.
         conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("SELECT 1 FROM schema_migrations WHERE version = ?",
+                        (number,)).fetchone():
+            conn.execute("COMMIT")
+            continue
         try:
             for statement in _statements(sql):
                 conn.execute(statement)
