@@ -208,8 +208,10 @@ class Assistant:
         return turn.conversation_id or "default"
 
     def _remembers(self, turn: Turn) -> bool:
-        """The OpenAI API is stateless by contract: its client sends the history."""
-        return turn.channel != "http" and not turn.history
+        """The OpenAI API is stateless by contract: its client sends the history. Other
+        channels' turns are stored even when the channel sends history too (web chat), so
+        the conversation survives in the assistant's memory until it is reset."""
+        return turn.channel != "http"
 
     async def _prepare(self, turn: Turn) -> tuple[Reply | None, _Plan | None]:
         text = turn.text.strip()
