@@ -7,7 +7,7 @@ import pytest
 
 from zhiyan.engine.base import Engine
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.grounded import answer, answer_stream, finish
+from zhiyan.knowledge.grounded import answer, answer_stream, finish, trim_echo
 from zhiyan.knowledge.types import Hit
 
 
@@ -56,3 +56,19 @@ async def test_grounded_answer_streams_and_cites_real_documents(
         assert kb.get(final.citations[0].doc_id) is not None
     else:
         assert final.kind == "dont_know" and not final.citations
+
+
+@pytest.mark.parametrize(("raw", "question", "span"), [
+    ("生命数耗完即算为踢爆", "生命数耗完即算为什么？", "踢爆"),
+    ("4分钟内不得进行配对", "若游戏中离，则多少分钟内不得进行配对？", "4分钟"),
+    ("日本战国时代至安土桃山时代的武将", "松平康忠是什么时期的武将？",
+     "日本战国时代至安土桃山时代"),
+    ("近清一直辅助康忠直至天正16年（1588年）死去", "辅助康忠的近清什么时候去世的？",
+     "天正16年（1588年）"),
+    ("capital of Kenya is Nairobi", "What is the capital of Kenya?", "Nairobi"),
+    ("Kenya", "What is the capital of Kenya?", "Kenya"),
+    ("玩家以水枪或水炸弹泡封敌人", "玩家用什么泡封敌人？", "玩家以水枪或水炸弹泡封敌人"),
+])
+def test_copied_question_words_are_trimmed_from_the_span(raw: str, question: str,
+                                                         span: str) -> None:
+    assert trim_echo(raw, question) == span

@@ -42,6 +42,11 @@ _MARKER = re.compile(r"\[(\d{1,2})\]")
 _LEADIN = re.compile(r"^(?:答案|回答|答|answer)\s*[:：]\s*", re.IGNORECASE)
 _COPULA = re.compile(r"^(?:是|为|(?:is|was|are|were)\s)\s*", re.IGNORECASE)
 _HOW_MANY = re.compile(r"多少|几")
+_WHEN = re.compile(r"什么时候|何时|哪一年|哪年|什么时间|哪一天|几月|几年")
+# A date as CMRC spans write it: optional two-character era name (never a preposition),
+# year, an optional bracketed Gregorian year, month and day: "天正16年（1588年）", "1628年".
+_DATE = re.compile(r"(?:(?![于在至到从自])[\u4e00-\u9fff]{2}(?=\d))?\d{1,4}年"
+                   r"(?:\s?[（(]\d{3,4}年[）)])?(?:\d{1,2}月)?(?:\d{1,2}日)?")
 _WHAT = re.compile(r"什么|哪个|哪些|哪种|哪")
 _DONT_KNOW = re.compile(
     r"不知道|无法回答|没有(?:相关)?(?:信息|答案)|i don'?t know|not (?:in|mentioned)", re.IGNORECASE)
@@ -118,6 +123,10 @@ def trim_echo(answer: str, question: str) -> str:
     """
     if answer in question:
         return answer
+    if _WHEN.search(question):
+        date = _DATE.search(answer)
+        if date and len(answer) > len(date.group()) + 2:
+            return date.group().strip()
     for cut in range(len(answer) - 1, 2, -1):
         if answer[:cut] in question and (answer[cut - 1] > "\u2e80" or answer[cut] == " "):
             answer = _COPULA.sub("", answer[cut:].strip(" ，,:：")) or answer
