@@ -133,6 +133,7 @@ def register(eval_app: typer.Typer) -> None:
     def chid_command(
         file: Annotated[Path, typer.Argument(help="JSONL: content, candidates, answer")],
         limit: Annotated[int | None, typer.Option(help="only the first N items")] = None,
+        skip: Annotated[int, typer.Option(help="start after N items (resume a cut run)")] = 0,
         model: Annotated[str, typer.Option(help="default, lite, tiny or a .gguf path")] = "default",
         out: Annotated[Path | None, typer.Option(help="write the report JSON here")] = None,
         threads: Annotated[int, typer.Option(help="llama.cpp threads")] = 2,
@@ -148,7 +149,7 @@ def register(eval_app: typer.Typer) -> None:
         from zhiyan.config import EngineSettings
         from zhiyan.engine.factory import build_engine
 
-        items = load_items(file, limit)
+        items = load_items(file, limit)[skip:]
         want = tuple(f.strip() for f in features.split(",") if f.strip())
         chosen = None
         if weights:
