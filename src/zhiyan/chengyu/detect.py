@@ -26,10 +26,6 @@ class Match:
     end: int
     idiom: Idiom
 
-    @property
-    def surface(self) -> str:
-        return self.word
-
 
 @cache
 def _automaton() -> tuple[ahocorasick_rs.AhoCorasick, list[str], list[str]]:

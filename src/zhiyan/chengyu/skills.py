@@ -7,6 +7,7 @@ language (i18n area `chengyu`), so every caller shows the same clear text.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
 
@@ -91,13 +92,13 @@ class Explanation:
         return "\n".join(lines)
 
     def to_dict(self) -> dict[str, object]:
-        return {k: v for k, v in self.__dict__.items()}
+        return dataclasses.asdict(self)
 
 
 async def explain(word: str, lang: str = "zh", engine: Engine | None = None) -> Explanation:
     """Explain an idiom. For a language other than Chinese the meaning is translated by
     `engine` when one is given; otherwise the Chinese text comes with a localized note."""
-    lang = normalize_lang(lang) if lang != "zh" else "zh"
+    lang = normalize_lang(lang)
     query = word.strip()
     dictionary = get_dictionary()
     idiom = dictionary.lookup(query)
