@@ -29,6 +29,7 @@ def test_idioms_are_found_when_asked_about_or_sent_alone() -> None:
 def test_small_talk() -> None:
     assert router.is_smalltalk("habari yako")
     assert router.is_smalltalk("谢谢！")
+    assert router.is_smalltalk("สวัสดีครับ")
     assert not router.is_smalltalk("what is malaria")
 
 

@@ -48,7 +48,7 @@ def parse_command(text: str, lang: str) -> Command | None:
 
 _GREETINGS = re.compile(
     r"^\W*(hi+|hello|hey|yo|thanks?|thank you|thx|ok(ay)?|good (morning|night|evening)|bye|"
-    r"你好\w?|您好|谢谢\w?|再见|早上好|晚安|สวัสดี\w*|ขอบคุณ\w*|habari\w*( yako)?|mambo( vipi)?|"
+    r"你好\w?|您好|谢谢\w?|再见|早上好|晚安|สวัสดี\S*|ขอบคุณ\S*|habari\w*( yako)?|mambo( vipi)?|"
     r"asante( sana)?|sannu\w*|na gode|bawo ni|e kaaro|selamat (pagi|siang|malam)|terima kasih|"
     r"makasih|apa (kh)?abar|ሰላም\w*|አመሰግናለሁ)\W*$",
     re.IGNORECASE,
