@@ -232,7 +232,7 @@ def grounded(questions: list[dict[str, str]], n: int, folder: Path) -> dict[str,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="*", default=[10_000, 100_000])
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--rate-docs", type=int, default=1000,
                         help="distractor documents ingested to measure the ingest rate")
