@@ -132,3 +132,14 @@ def test_settings_come_from_the_assistant_table() -> None:
     settings = _settings(weak_languages=["am"], router="model")
     parsed = settings.section("assistant", AssistantSettings)
     assert parsed.weak_languages == ["am"] and parsed.router == "model"
+
+
+async def test_history_a_channel_sends_is_fitted_by_summary(tiny_engine: Engine) -> None:
+    from zhiyan.assistant.memory import fit_history
+
+    history = [Message(role="user" if i % 2 == 0 else "assistant",
+                       content=f"Fact {i}: the river Tana is {i} km from here.")
+               for i in range(12)]
+    fitted = await fit_history(tiny_engine, history, budget=80, summary_tokens=16)
+    assert fitted[0].role == "system" and fitted[0].content.startswith("Summary of")
+    assert fitted[-1] == history[-1] and len(fitted) < len(history)

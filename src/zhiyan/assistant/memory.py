@@ -114,9 +114,12 @@ class Memory:
             (user_id, conversation_id)).fetchone()
         return str(row[0]) if row else ""
 
-    async def context(self, user_id: str, conversation_id: str) -> list[Message]:
+    async def context(self, user_id: str, conversation_id: str,
+                      budget: int | None = None) -> list[Message]:
         """The conversation so far: its summary (if any) then the recent turns, within the
-        budget. Summarizes the oldest turns first when they no longer fit."""
+        budget (default: the configured one). Summarizes the oldest turns first when they
+        no longer fit."""
+        budget = min(budget or self.budget_tokens, self.budget_tokens)
         rows = self.conn.execute(
             "SELECT id, role, content, tokens FROM assistant_messages"
             " WHERE user_id = ? AND conversation_id = ? AND summarized = 0 ORDER BY id",
@@ -124,10 +127,10 @@ class Memory:
         summary = self.summary(user_id, conversation_id)
         summary_cost = len(summary) // 3
         total = sum(r["tokens"] for r in rows) + summary_cost
-        if total > self.budget_tokens and len(rows) > 2:
+        if total > budget and len(rows) > 2:
             keep_from = len(rows)
             used = 0
-            while keep_from > 0 and used + rows[keep_from - 1]["tokens"] <= self.budget_tokens // 2:
+            while keep_from > 0 and used + rows[keep_from - 1]["tokens"] <= budget // 2:
                 keep_from -= 1
                 used += rows[keep_from]["tokens"]
             keep_from = min(keep_from, len(rows) - 1)

@@ -289,7 +289,8 @@ class Assistant:
                 self.engine, [m for m in turn.history if m.role != "system"], memory_budget,
                 self.settings.summary_tokens)
         elif self._remembers(turn):
-            history = await self.memory.context(turn.user_id, self._conversation(turn))
+            history = await self.memory.context(turn.user_id, self._conversation(turn),
+                                                memory_budget)
         else:
             history = []
         # a summary of earlier turns is context, not a separate system message
