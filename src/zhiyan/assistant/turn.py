@@ -164,6 +164,15 @@ class Assistant:
                              self.settings.summary_tokens)
         self._knowledge = _kb_provider(knowledge)
 
+    async def warm_up(self) -> None:
+        """Load what the first turn would otherwise load (language models, the idiom
+        automaton, the knowledge index and embedder), so no user waits for it."""
+        language.detect("hello, how are you today")
+        router.find_idiom("画蛇添足")
+        kb = self._knowledge()
+        if kb is not None:
+            await router.search_knowledge(kb, "warm up", "en", 1)
+
     # -- entry points ---------------------------------------------------------------------
 
     async def respond(self, turn: Turn) -> Reply:
