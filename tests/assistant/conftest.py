@@ -3,23 +3,9 @@ that must not depend on the retrieval part's models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import pytest
 
-
-@dataclass
-class Hit:
-    doc_id: str
-    title: str
-    version: int
-    chunk_id: int
-    text: str
-    score: float
-    source: str
-    lang: str
-    coverage: float
-    cosine: float | None = None
+from zhiyan.knowledge.types import Hit
 
 
 class WordKnowledge:
@@ -37,7 +23,8 @@ class WordKnowledge:
                 continue
             coverage = sum(w in text.lower() for w in words) / max(1, len(words))
             if coverage:
-                hits.append(Hit(doc_id, title, 1, 0, text, coverage, "test", doc_lang, coverage))
+                hits.append(Hit(doc_id, title, 1, 0, text, coverage, "test", doc_lang,
+                                coverage=coverage))
         return sorted(hits, key=lambda h: -h.score)[:k]
 
 

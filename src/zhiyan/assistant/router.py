@@ -106,14 +106,12 @@ KnowledgeProvider = Callable[[], Any]
 
 
 def knowledge_provider(app: Any) -> KnowledgeProvider:
-    """The application's knowledge base, opened on first use (None where the knowledge
-    part is not installed), so building the app stays fast."""
+    """The application's knowledge base, opened on first use, so building the app stays
+    fast. A broken install fails loudly here rather than silently answering unsourced."""
 
     def provide() -> Any:
-        try:
-            from zhiyan.knowledge.base import knowledge_for
-        except ImportError:
-            return None
+        from zhiyan.knowledge.base import knowledge_for
+
         return knowledge_for(app)
 
     return provide
