@@ -71,13 +71,20 @@ max-messages = 10
 
 group = sms-service
 keyword = default
-get-url = "{webhook}?from=%p&to=%P&text=%a&id=%I&coding=%c&charset=%C"
+{inbound}
 catch-all = true
 omit-empty = true
 accept-x-kannel-headers = true
 max-messages = 10
 concatenation = true
 """
+
+#: how the sms-service hands a message to zhiyan: parameters in the URL, or the text as a
+#: POST body with the numbers in X-Kannel-* headers
+INBOUND = {
+    "get": 'get-url = "{webhook}?from=%p&to=%P&text=%a&id=%I&coding=%c&charset=%C"',
+    "post": 'post-url = "{webhook}?id=%I"\nsend-sender = true',
+}
 
 _GOT = re.compile(r"Got message \d+: <(\S+) (\S+) (.*)>\s*$")
 
@@ -135,8 +142,9 @@ class KannelPeer:
     """Ports are chosen at construction (so the app can be configured with `sendsms_url`);
     set `webhook` (zhiyan's Kannel inbound URL) before entering."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, inbound: str = "get") -> None:
         self.dir = workdir
+        self.inbound = inbound
         self.ports = {name: free_port() for name in ("admin", "smsbox", "smsc", "sendsms")}
         self.sendsms_url = f"http://127.0.0.1:{self.ports['sendsms']}/cgi-bin/sendsms"
         self.conf = workdir / "kannel.conf"
@@ -146,7 +154,8 @@ class KannelPeer:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def __enter__(self) -> KannelPeer:
-        self.conf.write_text(CONFIG.format(dir=self.dir, webhook=self.webhook, **self.ports))
+        service = INBOUND[self.inbound].format(webhook=self.webhook)
+        self.conf.write_text(CONFIG.format(dir=self.dir, inbound=service, **self.ports))
         log = (self.dir / "boxes.out").open("ab")
         self.procs.append(subprocess.Popen([BEARERBOX, "-v", "0", str(self.conf)],
                                            stdout=log, stderr=log, cwd=self.dir))

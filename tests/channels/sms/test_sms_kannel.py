@@ -111,3 +111,29 @@ def test_replies_in_the_webhook_response_body(tmp_path: Path, tiny_engine: Engin
     outbox = rows(settings, "SELECT provider_ref, state, attempts FROM sms_outbox")
     assert [(r["provider_ref"], r["state"], r["attempts"]) for r in outbox] == [
         ("http-body", "sent", 0)] * 2
+
+
+def test_post_url_inbound(tmp_path: Path, tiny_engine: Engine) -> None:
+    """smsbox's post-url: the text arrives as the request body, the numbers in X-Kannel-*
+    headers, the id in the URL; Chinese and plain text both make the round trip."""
+    if not installed():
+        pytest.fail(INSTALL_HINT)
+    peer = KannelPeer(tmp_path, inbound="post")
+    base = Settings(engine=EngineSettings(model="tiny"),
+                    storage=StorageSettings(data_dir=tmp_path / "var"))
+    settings = sms_settings(base, providers={"kannel": {
+        "sendsms_url": peer.sendsms_url, "username": "zhiyan", "password": "testpw"}})
+    server = LiveServer(build_app(settings, _KeepOpen(tiny_engine), EchoAssistant()))
+    peer.webhook = f"{server.url}/sms/kannel/inbound"
+    with server, peer:
+        peer.mobile_sends("254700000006", SHORTCODE, "Posted hello")
+        peer.mobile_sends("8613800000007", SHORTCODE, "你好，知言")
+        english = wait_for(lambda: _to(peer, "254700000006"), what="the reply")
+        chinese = wait_for(lambda: _to(peer, "8613800000007"), what="the UCS-2 reply")
+    assert english[0].text == "You said: Posted hello"
+    assert chinese[0].text == "You said: 你好，知言"
+    inbound = rows(settings, "SELECT msisdn, text, provider_msg_id FROM sms_inbound"
+                             " ORDER BY id")
+    assert [(r["msisdn"], r["text"]) for r in inbound] == [
+        ("+254700000006", "Posted hello"), ("+8613800000007", "你好，知言")]
+    assert all(len(r["provider_msg_id"]) == 36 for r in inbound)  # Kannel's %I, a UUID

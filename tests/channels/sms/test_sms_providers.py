@@ -21,6 +21,28 @@ def _get(query: str) -> WebhookRequest:
                           query.encode(), b"")
 
 
+def _post(body: bytes, content_type: str, **headers: str) -> WebhookRequest:
+    return WebhookRequest("POST", "http://127.0.0.1/sms/kannel/inbound?id=m1",
+                          {"content-type": content_type, **headers}, b"id=m1", body)
+
+
+def test_kannel_post_url_body_and_headers() -> None:
+    kannel = load_provider("kannel", {})
+    numbers = {"x-kannel-from": "254700000001", "x-kannel-to": "22345"}
+    recoded = kannel.parse_inbound(_post("你好".encode(), 'text/plain; charset="UTF-8"',
+                                         **numbers, **{"x-kannel-coding": "0"}))
+    assert (recoded.text, recoded.sender, recoded.provider_msg_id) == (
+        "你好", "254700000001", "m1")
+    raw_ucs2 = kannel.parse_inbound(_post("ሰላም".encode("utf-16-be"),
+                                          "text/plain; charset=UTF-16BE",
+                                          **numbers, **{"x-kannel-coding": "2"}))
+    assert raw_ucs2.text == "ሰላም"
+    with pytest.raises(BadRequest, match="send-sender"):
+        kannel.parse_inbound(_post(b"hi", "text/plain", **{"x-kannel-to": "22345"}))
+    with pytest.raises(BadRequest, match="not valid UTF-8"):
+        kannel.parse_inbound(_post(b"\xff\xfe", "text/plain", **numbers))
+
+
 def test_twilio_signature_matches_twilios_documented_example() -> None:
     params = {"CallSid": "CA1234567890ABCDE", "Caller": "+14158675310", "Digits": "1234",
               "From": "+14158675310", "To": "+18005551212"}

@@ -10,8 +10,15 @@ answers the webhook at once with an empty body and sends the reply later::
     omit-empty = true
     get-url = "http://127.0.0.1:8080/sms/kannel/inbound?from=%p&to=%P&text=%a&id=%I&coding=%c&charset=%C"
 
+Or with post-url, where smsbox sends the text as the request body (charset in its
+Content-Type) and the numbers in `X-Kannel-From` / `X-Kannel-To` headers; the message id
+still travels in the URL, and `send-sender` must be on or the sender is missing::
+
+    post-url = "http://127.0.0.1:8080/sms/kannel/inbound?id=%I"
+    send-sender = true
+
 Without mo-recode, UCS-2 text arrives as UTF-16BE bytes with `charset=UTF-16BE`; both are
-decoded. Outbound goes through smsbox's `/cgi-bin/sendsms` (`coding=2` for UCS-2, smsbox
+decoded, either way. Outbound goes through smsbox's `/cgi-bin/sendsms` (`coding=2` for UCS-2, smsbox
 splits long text into concatenated parts) with `dlr-mask` and a `dlr-url` that carries the
 outbox id, so delivery reports find their message.
 
@@ -70,13 +77,24 @@ class Kannel(Provider):
             raise Forbidden("wrong or missing token")
 
     def parse_inbound(self, request: WebhookRequest) -> InboundMessage:
-        raw = request.params()
+        posted = request.method == "POST" and "x-kannel-to" in request.headers
+        raw = request.params("query" if posted else "both")
         self._authorize(raw)
-        text_bytes = raw.get("text")
+        text_bytes = request.body if posted else raw.get("text")
         try:
             fields = {k: v.decode("utf-8") for k, v in raw.items() if k != "text"}
         except UnicodeDecodeError:
             raise BadRequest("parameters are not valid UTF-8") from None
+        if posted:  # post-url: numbers in headers, charset in the Content-Type
+            fields.update({
+                "from": request.headers.get("x-kannel-from", ""),
+                "to": request.headers.get("x-kannel-to", ""),
+                "coding": request.headers.get("x-kannel-coding", ""),
+                "charset": _content_type_charset(request.headers.get("content-type", "")),
+            })
+            if not fields["from"]:
+                raise BadRequest("missing X-Kannel-From: set send-sender = true in the"
+                                 " sms-service group")
         sender, msg_id = require(fields, "from", "id")
         if text_bytes is None:
             raise BadRequest("missing field(s): text")
@@ -147,6 +165,15 @@ class Kannel(Provider):
             raise SendError(f"sendsms unreachable: {exc}") from exc
         raise_for_send(response)
         return SendResult(None)
+
+
+def _content_type_charset(content_type: str) -> str:
+    """`text/plain; charset="UTF-8"` → `UTF-8` (smsbox quotes it)."""
+    for part in content_type.split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset":
+            return value.strip().strip('"')
+    return ""
 
 
 PROVIDER = Kannel
