@@ -23,7 +23,7 @@ import typer
 
 from zhiyan.engine.base import ChatRequest, Engine, Message
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.grounded import answer
+from zhiyan.knowledge.grounded import answer_stream
 from zhiyan.knowledge.ingest.squad import load_squad, paragraph_id
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.types import Document
@@ -125,11 +125,16 @@ async def answers(engine: Engine, kb: KnowledgeBase, questions: list[dict[str, A
     rows = []
     for q in questions:
         started = time.perf_counter()
-        reply = await answer(engine, kb, q["question"], lang="zh", max_tokens=max_tokens)
+        raw, reply = "", None
+        async for event in answer_stream(engine, kb, q["question"], lang="zh",
+                                         max_tokens=max_tokens):
+            raw += event.delta
+            reply = event.reply or reply
         took = time.perf_counter() - started
+        assert reply is not None
         prediction = _MARKER.sub("", reply.text).strip() if reply.kind == "knowledge" else ""
         row = {"id": q["id"], "question": q["question"], "gold": q["answers"],
-               "prediction": prediction, "kind": reply.kind, "seconds": took,
+               "prediction": prediction, "raw": raw, "kind": reply.kind, "seconds": took,
                "cited": [c.doc_id for c in reply.citations], "gold_doc": q["doc_id"],
                "em": exact_match(prediction, q["answers"]),
                "f1": f1_score(prediction, q["answers"])}
@@ -167,13 +172,13 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 
 def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embeddings: bool,
-        model: str | None, config: Path | None, out: Path | None) -> dict[str, Any]:
+        model: str | None, config: Path | None, out: Path | None,
+        offset: int = 0) -> dict[str, Any]:
     import opencc
 
     docs, questions = load_questions(path)
-    if limit:
-        questions = questions[:limit]
-    result: dict[str, Any] = {"file": str(path), "documents": len(docs),
+    questions = questions[offset:offset + limit if limit else None]
+    result: dict[str, Any] = {"file": str(path), "documents": len(docs), "offset": offset,
                               "questions": len(questions), "embeddings": embeddings}
     with tempfile.TemporaryDirectory(prefix="zhiyan-eval-qa-") as folder:
         kb = KnowledgeBase.open(Path(folder) / "kb.sqlite3",
@@ -221,7 +226,8 @@ def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embed
 
 def print_table(result: dict[str, Any]) -> None:
     dense = "on" if result["embeddings"] else "off"
-    typer.echo(f"\n{result['file']}: {result['questions']} questions over "
+    first = result.get("offset", 0)
+    typer.echo(f"\n{result['file']}: {result['questions']} questions (from #{first}) over "
                f"{result['documents']} passages (embeddings {dense})")
     typer.echo(f"{'metric':<28}{'value':>10}")
     for script in ("simplified", "traditional"):
@@ -247,7 +253,9 @@ def register(eval_app: typer.Typer) -> None:
     @eval_app.command("qa")
     def qa_command(
         file: Annotated[Path, typer.Argument(help="SQuAD-format JSON (e.g. CMRC 2018)")],
-        limit: Annotated[int | None, typer.Option(help="first N questions only")] = None,
+        limit: Annotated[int | None, typer.Option(help="N questions only")] = None,
+        offset: Annotated[int, typer.Option(help="skip the first N questions (slices: "
+                                                 "tune on one, report another)")] = 0,
         with_answers: Annotated[bool, typer.Option("--answers/--no-answers",
                                                    help="also answer with the model")] = True,
         baseline: Annotated[bool, typer.Option(help="also answer without retrieval")] = True,
@@ -258,6 +266,7 @@ def register(eval_app: typer.Typer) -> None:
     ) -> None:
         """Retrieval hit@1/hit@5 (Simplified and Traditional questions), grounded EM/F1 and
         latency, against the same model without retrieval."""
-        result = run(file, limit, with_answers, baseline, embeddings, model, config, out)
+        result = run(file, limit, with_answers, baseline, embeddings, model, config, out,
+                     offset)
         print_table(result)
         typer.echo(f"results: {out}")
