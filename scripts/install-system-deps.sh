@@ -41,6 +41,10 @@ add_if_missing chromium-driver
 add_if_missing fonts-wqy-microhei
 # --- end web ---
 
+# --- benchmarks: wrk, the load generator of benchmarks/sms_bench.py ---
+add_if_missing wrk
+# --- end benchmarks ---
+
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
 fi
