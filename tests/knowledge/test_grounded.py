@@ -7,7 +7,7 @@ import pytest
 
 from zhiyan.engine.base import Engine
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.grounded import answer, answer_stream, finish, trim_echo
+from zhiyan.knowledge.grounded import answer, answer_stream, finish, one_sentence, snap, trim_echo
 from zhiyan.knowledge.types import Hit
 
 
@@ -72,3 +72,29 @@ async def test_grounded_answer_streams_and_cites_real_documents(
 def test_copied_question_words_are_trimmed_from_the_span(raw: str, question: str,
                                                          span: str) -> None:
     assert trim_echo(raw, question) == span
+
+
+def test_of_several_copied_sentences_the_one_about_the_question_is_kept() -> None:
+    raw = ("伊丽莎白港机场距离商业中心区南面两英里。这个机场有一个特别的名称：十分钟机场，"
+           "就是因为伊丽莎白港的商业中心区至机场所需的时间是少于十分钟。")
+    kept = one_sentence(raw, "伊丽莎白港机场为什么又叫十分钟机场？")
+    assert kept.startswith("这个机场") and kept.endswith("十分钟。")
+    assert one_sentence("1,980米", "主跑道有多长？") == "1,980米"
+
+
+def test_answers_snap_to_the_passage_span_they_were_copied_from() -> None:
+    passage = "本鱼头部腹面光滑无鳞，眼窝极大，口小。分布于南日本太平洋侧。"
+    # the model put the fish's name for the passage's "本鱼": the passage's words come back
+    assert snap("斯氏腔吻鳕头部腹面光滑无鳞，眼窝极大",
+                [passage]) == "本鱼头部腹面光滑无鳞，眼窝极大"
+    assert snap("眼窝極大", [passage]) == "眼窝极大"  # a slipped character
+    assert snap("口小", ["无关的资料", passage]) == "口小"  # already verbatim
+    assert snap("完全不同的回答", [passage]) == "完全不同的回答"  # nothing to snap to
+
+
+def test_finish_keeps_a_verbatim_span_and_cites_its_passage() -> None:
+    passages = [_hit("a", "尼罗河流经十一个国家。"), _hit("b", "尼罗河最终注入地中海。")]
+    reply = finish("尼罗河流经十一个国家。尼罗河最终注入地中海。 [1]", passages, "zh",
+                   question="尼罗河最终注入哪里？")
+    assert reply.text == "地中海 [2]"
+    assert [c.doc_id for c in reply.citations] == ["b"]
