@@ -7,7 +7,15 @@ import pytest
 
 from zhiyan.engine.base import Engine
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.grounded import answer, answer_stream, finish, one_sentence, snap, trim_echo
+from zhiyan.knowledge.grounded import (
+    answer,
+    answer_stream,
+    boundaries,
+    finish,
+    one_sentence,
+    snap,
+    trim_echo,
+)
 from zhiyan.knowledge.types import Hit
 
 
@@ -98,3 +106,21 @@ def test_finish_keeps_a_verbatim_span_and_cites_its_passage() -> None:
                    question="尼罗河最终注入哪里？")
     assert reply.text == "地中海 [2]"
     assert [c.doc_id for c in reply.citations] == ["b"]
+
+
+@pytest.mark.parametrize(("answer", "passage", "span"), [
+    ("两平方公里", "萱侬律占地约两平方公里。", "约两平方公里"),  # the hedge before a number
+    ("20张", "这是Bee Gees的第20张原创专辑。", "第20张"),
+    ("5", "共有5张单曲进入前十。", "5张"),  # never a bare digit: the measure word follows
+    ("保罗·塞里诺（Paul Sereno）", "由保罗·塞里诺（Paul Sereno）提出。", "保罗·塞里诺"),
+    ("卡基达", "启动口令是卡基达。", "卡基达"),
+])
+def test_span_edges_follow_the_annotators(answer: str, passage: str, span: str) -> None:
+    assert boundaries(answer, [passage]) == span
+
+
+def test_a_date_range_is_kept_whole() -> None:
+    question = "《宇宙奇兵》在日本是何时播出的？"
+    raw = "本作于1984年10月7日至1985年9月29日由日本电视台播出"
+    assert trim_echo(raw, question) == "1984年10月7日至1985年9月29日"
+    assert trim_echo("生殖季是每年的10月至12月", "它的生殖季是什么时候？") == "10月至12月"

@@ -47,8 +47,18 @@ _HOW_MANY = re.compile(r"多少|几")
 _WHEN = re.compile(r"什么时候|何时|哪一年|哪年|什么时间|哪一天|几月|几年")
 # A date as CMRC spans write it: optional two-character era name (never a preposition),
 # year, an optional bracketed Gregorian year, month and day: "天正16年（1588年）", "1628年".
-_DATE = re.compile(r"(?:(?![于在至到从自])[\u4e00-\u9fff]{2}(?=\d))?\d{1,4}年"
-                   r"(?:\s?[（(]\d{3,4}年[）)])?(?:\d{1,2}月)?(?:\d{1,2}日)?")
+_ONE_DATE = (r"\d{1,4}年(?:\s?[（(]\d{3,4}年[）)])?(?:\d{1,2}月)?(?:\d{1,2}日)?"
+             r"|\d{1,2}月(?:\d{1,2}日)?")
+# A range stays whole ("1984年10月7日至1985年9月29日"): CMRC spans never cut one.
+_ERA = r"(?:(?:(?![于在至到从自])[\u4e00-\u9fff]){2}(?=\d{1,4}年))?"
+_DATE = re.compile(_ERA + r"(?:" + _ONE_DATE + ")"
+                   r"(?:\s?[至到\-－–~～]\s?(?:" + _ONE_DATE + "))?")
+#: what CMRC spans keep before a number ("约两平方公里", "第20张", "达70-80公里") …
+_NUMBER_PREFIX = set("约第达近逾共")
+_NUMBER = re.compile(r"^[\d两一二三四五六七八九十百千万]")
+#: … and after it: no span of theirs ends in a bare digit ("5张", "10次")
+_LATIN_GLOSS = re.compile(r"\s*[（(][A-Za-z][^（）()]*[）)]$")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
 _WHAT = re.compile(r"什么|哪个|哪些|哪种|哪")
 _CLAUSE_PUNCT = set("，。；：！？,;:!?、（）()「」“”\"\n")
 _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*")
@@ -214,6 +224,29 @@ def snap(answer: str, texts: list[str], min_share: float = 0.5) -> str:
     return best if best_matched >= min_share * len(answer) else answer
 
 
+def boundaries(answer: str, texts: list[str]) -> str:
+    """Span edges as CMRC 2018 annotators draw them, read off their spans (questions
+    200-399): the hedge or ordinal before a number is kept ("约", "第"), a span never ends
+    in a bare digit (the measure word follows), and the Latin gloss after a name is left
+    out ("保罗·塞里诺（Paul Sereno）" → "保罗·塞里诺")."""
+    if _HAN.search(answer) and _LATIN_GLOSS.search(answer):
+        stripped = _LATIN_GLOSS.sub("", answer)
+        if _HAN.search(stripped):
+            answer = stripped
+    for text in texts:
+        i = text.find(answer)
+        if i < 0:
+            continue
+        start, end = i, i + len(answer)
+        if start > 0 and _NUMBER.match(answer) and text[start - 1] in _NUMBER_PREFIX:
+            start -= 1
+        if answer[-1:].isdigit() and end < len(text) and _HAN.match(text[end]):
+            words = list(_jieba().cut(text[end:end + 6]))
+            end += len(words[0]) if words and len(words[0]) <= 4 else 1
+        return text[start:end]
+    return answer
+
+
 def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | None,
                  history: list[Message] | None, max_tokens: int,
                  focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
@@ -259,7 +292,8 @@ def finish(raw: str, passages: list[Hit], lang: str | None, finish_reason: str =
     if not core or (_DONT_KNOW.search(core) and len(core) < 40):
         return dont_know(lang)
     core = trim_echo(one_sentence(core, question).rstrip("。.").strip(), question)
-    core = snap(core, [h.text for h in passages]) or core
+    texts = [h.text for h in passages]
+    core = boundaries(snap(core, texts), texts) or core
     cited = list(dict.fromkeys(n for n in numbers if 1 <= n <= len(passages)))
     needle = normalize(core)
     containing = [n for n, h in enumerate(passages, 1) if needle in normalize(h.text)]
