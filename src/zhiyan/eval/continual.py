@@ -26,11 +26,26 @@ from typing import Annotated, Any
 import typer
 
 from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.embed import CachedEmbedder, E5Embedder
 from zhiyan.knowledge.segment import normalize
 from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.store import SQLiteStore
 from zhiyan.knowledge.types import Document
 
 DEFAULT_CORPUS = Path("../shared/data/cmrc2018_trial.json")
+DEFAULT_VECTOR_CACHE = Path("var/cache/e5-vectors.sqlite3")
+
+
+def open_kb(path: Path, embeddings: bool, vector_cache: Path | None = None) -> KnowledgeBase:
+    """A fresh knowledge base: BM25 only, or hybrid with e5 passage vectors kept in
+    `vector_cache` across runs (the same 460 CMRC chunks are embedded once, not per run)."""
+    if not embeddings:
+        return KnowledgeBase.open(path, KnowledgeSettings(embeddings=False))
+    settings = KnowledgeSettings()
+    embedder: E5Embedder | CachedEmbedder = E5Embedder(threads=settings.embed_threads)
+    if vector_cache is not None:
+        embedder = CachedEmbedder(embedder, vector_cache)
+    return KnowledgeBase(SQLiteStore(path, embed_model=embedder.model), embedder, settings)
 
 
 def staged(path: Path, stages: int, limit: int | None) -> list[tuple[list[Document],
@@ -141,6 +156,10 @@ def register(eval_app: typer.Typer) -> None:
         stages: Annotated[int, typer.Option(help="ingest stages")] = 4,
         k: Annotated[int, typer.Option("-k", help="gold passage within the top k")] = 3,
         limit: Annotated[int | None, typer.Option(help="first N questions only")] = None,
+        embeddings: Annotated[bool, typer.Option(help="hybrid retrieval (BM25 + e5 vectors) "
+                                                      "for the staged corpus")] = False,
+        vector_cache: Annotated[Path, typer.Option(help="passage vectors kept across runs")]
+            = DEFAULT_VECTOR_CACHE,
         answers: Annotated[bool, typer.Option(help="score fact updates on the model's "
                                                    "grounded answer, not the top passage")] = False,
         model: Annotated[str | None, typer.Option("--model", "-m")] = None,
@@ -149,10 +168,10 @@ def register(eval_app: typer.Typer) -> None:
     ) -> None:
         """Accuracy matrix and backward transfer over staged ingests; fact-update edit
         success, generalization and locality."""
-        result: dict[str, Any] = {"file": str(file), "stages": stages, "k": k}
+        result: dict[str, Any] = {"file": str(file), "stages": stages, "k": k,
+                                  "embeddings": embeddings}
         with tempfile.TemporaryDirectory(prefix="zhiyan-eval-continual-") as folder:
-            kb = KnowledgeBase.open(Path(folder) / "staged.sqlite3",
-                                    KnowledgeSettings(embeddings=False))
+            kb = open_kb(Path(folder) / "staged.sqlite3", embeddings, vector_cache)
             matrix = accuracy_matrix(kb, staged(file, stages, limit), k)
             kb.close()
             kb = KnowledgeBase.open(Path(folder) / "facts.sqlite3",
@@ -172,7 +191,8 @@ def register(eval_app: typer.Typer) -> None:
         out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
 
         typer.echo(f"\nstaged corpus {file} in {stages} stages "
-                   f"(accuracy = gold passage in the top {k})")
+                   f"({'hybrid' if embeddings else 'BM25'} retrieval; "
+                   f"accuracy = gold passage in the top {k})")
         typer.echo("after stage  " + " ".join(f"  S{j + 1:<4}" for j in range(stages)))
         for i, row in enumerate(matrix):
             cells = " ".join(f"{100 * v:6.1f}" if v is not None else "     -" for v in row)

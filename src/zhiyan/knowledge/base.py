@@ -57,7 +57,9 @@ class KnowledgeBase:
         self.store = store
         self.embedder = embedder
         self.retriever = HybridRetriever(store, embedder, self.settings.candidates,
-                                         self.settings.rrf_k)
+                                         self.settings.rrf_k, self.settings.dense,
+                                         self.settings.confident_coverage,
+                                         self.settings.confident_margin)
 
     @classmethod
     def open(cls, path: Path | str, settings: KnowledgeSettings | None = None) -> KnowledgeBase:

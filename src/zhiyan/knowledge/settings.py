@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 
@@ -16,6 +18,14 @@ class KnowledgeSettings(BaseModel):
     candidates: int = Field(default=50, ge=5)
     #: the k of reciprocal-rank fusion (higher flattens the rank weights)
     rrf_k: int = Field(default=60, ge=1)
+    #: "adaptive": embed the query and search vectors only when BM25 is unsure (its top chunk
+    #: lacks a question word or barely beats the next); "always": fuse both for every query
+    dense: Literal["adaptive", "always"] = "adaptive"
+    #: adaptive: BM25 is sure when its top chunk holds this share of the question's
+    #: IDF-weighted words ...
+    confident_coverage: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: ... and its BM25 score is at least this many times the runner-up's
+    confident_margin: float = Field(default=1.5, ge=1.0)
     #: longest query accepted, in characters
     max_query_chars: int = Field(default=2000, ge=10)
     #: largest file the upload endpoint accepts, in bytes
