@@ -162,6 +162,9 @@ def register(eval_app: typer.Typer) -> None:
             = DEFAULT_VECTOR_CACHE,
         answers: Annotated[bool, typer.Option(help="score fact updates on the model's "
                                                    "grounded answer, not the top passage")] = False,
+        facts_limit: Annotated[int | None, typer.Option(
+            "--facts", help="first N fact-update entities only (answers cost seconds each)")]
+            = None,
         model: Annotated[str | None, typer.Option("--model", "-m")] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         out: Annotated[Path, typer.Option(help="JSON results")] = Path("var/eval/continual.json"),
@@ -181,7 +184,7 @@ def register(eval_app: typer.Typer) -> None:
                 from zhiyan.cli import _build_engine, _settings
 
                 engine = _build_engine(_settings(config, model))
-            facts = fact_updates(kb, Asker(kb, engine), load_facts())
+            facts = fact_updates(kb, Asker(kb, engine), load_facts()[:facts_limit])
             kb.close()
         final = [v for v in matrix[-1] if v is not None]
         result.update({"matrix": matrix, "final_average": statistics.mean(final),

@@ -22,10 +22,10 @@ class KnowledgeSettings(BaseModel):
     #: lacks a question word or barely beats the next); "always": fuse both for every query
     dense: Literal["adaptive", "always"] = "adaptive"
     #: adaptive: BM25 is sure when its top chunk holds this share of the question's
-    #: IDF-weighted words ...
-    confident_coverage: float = Field(default=1.0, ge=0.0, le=1.0)
+    #: IDF-weighted words ... (both chosen on CMRC questions 0-499, docs/benchmarks.md)
+    confident_coverage: float = Field(default=0.4, ge=0.0, le=1.0)
     #: ... and its BM25 score is at least this many times the runner-up's
-    confident_margin: float = Field(default=1.5, ge=1.0)
+    confident_margin: float = Field(default=1.1, ge=1.0)
     #: longest query accepted, in characters
     max_query_chars: int = Field(default=2000, ge=10)
     #: largest file the upload endpoint accepts, in bytes
