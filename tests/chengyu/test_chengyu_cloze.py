@@ -14,6 +14,7 @@ from zhiyan.chengyu.cloze import (
     accuracy,
     choose_for_blank,
     combine,
+    dense_features,
     fit,
     knowledge_features,
     parse_item,
@@ -46,6 +47,54 @@ def test_meaning_feature_prefers_the_idiom_whose_explanation_fits() -> None:
     item = parse_item("他总是死守着老经验，不知变通，真是#idiom#。", ["守株待兔", "画蛇添足"])
     scores = knowledge_features(item)
     assert scores[0] > scores[1]
+
+
+def test_dense_meaning_feature_prefers_the_idiom_whose_explanation_fits() -> None:
+    item = parse_item("文章已经很完整了，再加一段就是#idiom#，多此一举，反而坏事。",
+                      ["守株待兔", "画蛇添足"])
+    scores = dense_features(item)
+    assert len(scores) == 2 and scores[1] > scores[0]
+
+
+class _LengthEngine(Engine):
+    """Scores text by its length (-1 per character), so expected features are exact."""
+
+    model_id = "length"
+    context_size = 4096
+
+    def __init__(self, pieces: bool) -> None:
+        self.prompts: list[str] = []
+        if pieces:
+            self.score_pieces = self._pieces  # type: ignore[method-assign]
+
+    def chat_stream(self, request):  # type: ignore[no-untyped-def]
+        raise NotImplementedError
+
+    async def count_tokens(self, messages):  # type: ignore[no-untyped-def]
+        return 0
+
+    async def score_choices(self, prompt: str, choices: list[str]) -> list[float]:
+        self.prompts.append(prompt)
+        return [-float(len(c)) for c in choices]
+
+    async def _pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
+        self.prompts.append(prompt)
+        return [[-float(len(p)) for p in c] for c in choices]
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("pieces", [True, False])
+async def test_lm_features_come_from_one_decode_split_at_the_suffix_lengths(pieces: bool) -> None:
+    engine = _LengthEngine(pieces)
+    solver = ClozeSolver(engine, prefix_chars=5, suffix_chars=3)
+    item = parse_item("一二三四五六七#idiom#甲乙", ["画蛇添足", "一石二鸟"])
+    got = await solver.features(item, ("lm_idiom", "lm_fill", "lm_fill@1", "lm_fill@6"))
+    # the suffix is only two characters long: lm_fill (3) and lm_fill@6 score both
+    assert got == {"lm_idiom": [-4.0, -4.0], "lm_fill": [-6.0, -6.0],
+                   "lm_fill@1": [-5.0, -5.0], "lm_fill@6": [-6.0, -6.0]}
+    assert set(engine.prompts) == {"文章：三四五六七"}  # only prefix_chars of the text before
+    if pieces:
+        assert len(engine.prompts) == 1  # one call scores every candidate and every cut
 
 
 def test_fit_learns_which_feature_carries_the_answer() -> None:

@@ -49,6 +49,16 @@ async def test_score_of_longer_continuation_sums_its_tokens(tiny_engine: Engine)
     assert two < one  # one more token, one more (negative) log-probability
 
 
+async def test_score_pieces_splits_one_forced_decode_by_piece(tiny_engine: Engine) -> None:
+    prompt = "The capital of France is"
+    (paris, dot), (london,) = await tiny_engine.score_pieces(  # type: ignore[attr-defined]
+        prompt, [[" Paris", "."], [" London"]])
+    alone = await tiny_engine.score_choices(prompt, [" Paris", " London"])
+    # the first piece is exactly the choice alone; the second is scored after it
+    assert abs(paris - alone[0]) < 0.5 and abs(london - alone[1]) < 0.5
+    assert dot < 0 and paris > london
+
+
 async def test_prompt_over_the_context_is_refused_with_the_limit(tiny_engine: Engine) -> None:
     with pytest.raises(ContextOverflowError) as info:
         async for _ in tiny_engine.chat_stream(_ask("word " * 3000)):

@@ -21,12 +21,13 @@ fitted values live in `WEIGHTS`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 from dataclasses import dataclass, field
 
 from zhiyan.chengyu.dictionary import get_dictionary
-from zhiyan.chengyu.meaning import get_meaning_index
+from zhiyan.chengyu.meaning import get_dense_meaning, get_meaning_index
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError
 
@@ -38,7 +39,7 @@ PRIOR_PROMPT = "成语："
 PREFIX_CHARS = 160  # text before the blank the model sees
 SUFFIX_CHARS = 6  # text after the blank scored with each candidate
 CONTEXT_CHARS = 40  # characters each side of the blank compared with explanations
-FEATURES = ("lm_fill", "lm_idiom", "lm_prior", "meaning")
+FEATURES = ("lm_fill", "lm_idiom", "lm_prior", "meaning", "meaning_e5")
 
 #: fitted on the first 60 FewCLUE CHID train items (train only; see docs/benchmarks.md):
 #:   zhiyan eval chid ../shared/data/chid_fewclue_train.jsonl --limit 60 --threads 1 \
@@ -111,6 +112,12 @@ def knowledge_features(item: ClozeItem) -> list[float]:
     return [index.similarity(context, get_dictionary_word(c)) for c in item.candidates]
 
 
+def dense_features(item: ClozeItem) -> list[float]:
+    """e5 cosine of the words around the blank against each candidate's explanation."""
+    context = item.before[-CONTEXT_CHARS:] + "（成语）" + item.after[:CONTEXT_CHARS]
+    return get_dense_meaning().similarities(context, item.candidates)
+
+
 def get_dictionary_word(candidate: str) -> str:
     idiom = get_dictionary().lookup(candidate)
     return idiom.word if idiom else candidate
@@ -133,8 +140,11 @@ def combine(features: dict[str, list[float]], weights: dict[str, float]) -> list
 class ClozeSolver:
     """Scores candidates with one engine; caches each idiom's prior across items."""
 
-    def __init__(self, engine: Engine, weights: dict[str, float] | None = None) -> None:
+    def __init__(self, engine: Engine, weights: dict[str, float] | None = None, *,
+                 prefix_chars: int | None = None, suffix_chars: int | None = None) -> None:
         self.engine = engine
+        self.prefix_chars = PREFIX_CHARS if prefix_chars is None else prefix_chars
+        self.suffix_chars = SUFFIX_CHARS if suffix_chars is None else suffix_chars
         self.weights = dict(WEIGHTS if weights is None else weights)
         self._priors: dict[str, float] = {}
         self.unscored = 0
@@ -146,46 +156,76 @@ class ClozeSolver:
         tokenizer splits into byte pieces (嚬 in 一嚬一笑). Such a choice is scored as the
         worst of the others rather than losing the whole item; `unscored` counts them.
         """
+        totals = await self._score_pieces(prompt, [[c] for c in choices])
+        return [t[0] for t in totals]
+
+    async def _pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
+        """Per choice, the cumulative log-probability after each of its pieces."""
+        score_pieces = getattr(self.engine, "score_pieces", None)
+        if score_pieces is not None:
+            per_piece = await score_pieces(prompt, choices)
+            return [list(itertools.accumulate(p)) for p in per_piece]
+        # an engine without piece scoring: one scored string per prefix of the pieces
+        flat = [["".join(c[:k + 1]) for k in range(len(c))] for c in choices]
+        scores = await self.engine.score_choices(prompt, [t for f in flat for t in f])
+        out, at = [], 0
+        for f in flat:
+            out.append(scores[at:at + len(f)])
+            at += len(f)
+        return out
+
+    async def _score_pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
         try:
-            return await self.engine.score_choices(prompt, choices)
+            return await self._pieces(prompt, choices)
         except EngineError:
             if len(choices) == 1:
                 raise
-        scores: list[float | None] = []
+        scores: list[list[float] | None] = []
         for choice in choices:
             try:
-                scores.extend(await self.engine.score_choices(prompt, [choice]))
+                scores.extend(await self._pieces(prompt, [choice]))
             except EngineError:
                 scores.append(None)
         known = [s for s in scores if s is not None]
         if not known:
             raise EngineError("the model could not score any choice")
         self.unscored += len(scores) - len(known)
-        return [min(known) if s is None else s for s in scores]
+        worst = [min(s[k] for s in known) for k in range(len(known[0]))]
+        return [worst if s is None else s for s in scores]
+
+    async def lm_features(self, item: ClozeItem, names: set[str]) -> dict[str, list[float]]:
+        """`lm_idiom`, `lm_fill` and any `lm_fill@K` (K characters after the blank) from ONE
+        forced decode per candidate: the idiom, then the text after it in pieces."""
+        wanted = {n for n in names if n == "lm_fill" or n.startswith("lm_fill@")}
+        ends = sorted({self.suffix_chars if n == "lm_fill" else int(n.split("@", 1)[1])
+                       for n in wanted})
+        after = item.after
+        cuts = [0, *ends]
+        tail = [after[cuts[i]:cuts[i + 1]] for i in range(len(ends))]
+        prompt = LEAD + item.before[-self.prefix_chars:]
+        try:
+            totals = await self._score_pieces(prompt, [[c, *tail] for c in item.candidates])
+        except EngineError:
+            if not any(tail):
+                raise
+            # the shared text after the blank holds a piece the engine cannot force
+            idiom = await self._score_pieces(prompt, [[c] for c in item.candidates])
+            totals = [t * (len(ends) + 1) for t in idiom]
+        out: dict[str, list[float]] = {}
+        if "lm_idiom" in names:
+            out["lm_idiom"] = [t[0] for t in totals]
+        for n in wanted:
+            end = self.suffix_chars if n == "lm_fill" else int(n.split("@", 1)[1])
+            out[n] = [t[1 + ends.index(end)] for t in totals]
+        return out
 
     async def features(self, item: ClozeItem,
                        want: tuple[str, ...] | None = None) -> dict[str, list[float]]:
         """The signals per candidate: `want`, or those with a weight (to fit, ask for all)."""
         names = set(want if want is not None else (k for k, w in self.weights.items() if w))
-        n = len(item.candidates)
         out: dict[str, list[float]] = {}
-        if names & {"lm_fill", "lm_idiom"}:
-            prompt = LEAD + item.before[-PREFIX_CHARS:]
-            suffix = item.after[:SUFFIX_CHARS]
-            choices = [c + suffix for c in item.candidates] if "lm_fill" in names else []
-            if "lm_idiom" in names:
-                choices += item.candidates
-            try:
-                scores = await self._score(prompt, choices)
-            except EngineError:
-                if not suffix or "lm_idiom" in names:
-                    raise
-                # the shared text after the blank holds a piece the engine cannot force
-                scores = await self._score(prompt, list(item.candidates))
-            if "lm_fill" in names:
-                out["lm_fill"] = scores[:n]
-            if "lm_idiom" in names:
-                out["lm_idiom"] = scores[-n:]
+        if any(n.startswith("lm_fill") or n == "lm_idiom" for n in names):
+            out.update(await self.lm_features(item, names))
         if "lm_prior" in names:
             missing = [c for c in item.candidates if c not in self._priors]
             if missing:
@@ -195,6 +235,8 @@ class ClozeSolver:
             out["lm_prior"] = [self._priors[c] for c in item.candidates]
         if "meaning" in names:
             out["meaning"] = knowledge_features(item)
+        if "meaning_e5" in names:
+            out["meaning_e5"] = dense_features(item)
         return out
 
     async def solve(self, item: ClozeItem) -> ClozeResult:

@@ -87,3 +87,34 @@ class MeaningIndex:
 @cache
 def get_meaning_index() -> MeaningIndex:
     return MeaningIndex(list(get_dictionary().by_word.values()))
+
+
+class DenseMeaning:
+    """Cosine similarity (multilingual-e5-small, from `zhiyan.knowledge.embed`) between a
+    text and idiom explanations: catches paraphrase that shares no characters with the
+    explanation, which BM25 misses. Explanation vectors are cached per idiom."""
+
+    def __init__(self, threads: int = 1) -> None:
+        from zhiyan.knowledge.embed import E5Embedder
+
+        self._e5 = E5Embedder(threads=threads)
+        self._vectors: dict[str, list[float]] = {}
+
+    def similarities(self, text: str, words: list[str]) -> list[float]:
+        dictionary = get_dictionary()
+        missing = [w for w in words if w not in self._vectors]
+        if missing:
+            passages = []
+            for w in missing:
+                idiom = dictionary.lookup(w)
+                passages.append(f"{w}：{idiom.explanation}" if idiom else w)
+            for w, v in zip(missing, self._e5.passages(passages), strict=True):
+                self._vectors[w] = v.tolist()
+        query = self._e5.query(text)
+        return [float(sum(a * b for a, b in zip(self._vectors[w], query, strict=True)))
+                for w in words]
+
+
+@cache
+def get_dense_meaning() -> DenseMeaning:
+    return DenseMeaning()

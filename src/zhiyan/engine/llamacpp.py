@@ -207,14 +207,39 @@ class LlamaCppEngine(Engine):
             raise BadRequestError("score_choices needs at least one choice")
         prompt_ids = await self._tokenize(prompt)
         token_lists = [await self._tokenize(c) for c in choices]
+        steps = await self._force(prompt_ids, token_lists)
+        return [float(sum(s)) for s in steps]
+
+    async def score_pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
+        """Like `score_choices`, but each choice is a sequence of pieces, each tokenized on
+        its own, and the log-probability of every piece (given the prompt and the pieces
+        before it) comes back separately: one forced decode yields, say, both
+        log P(idiom | before) and log P(idiom + text after | before)."""
+        if not choices or not all(choices):
+            raise BadRequestError("score_pieces needs choices of at least one piece")
+        prompt_ids = await self._tokenize(prompt)
+        piece_ids = [[await self._tokenize(p) if p else [] for p in c] for c in choices]
+        steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids])
+        out: list[list[float]] = []
+        for pieces, logprobs in zip(piece_ids, steps, strict=True):
+            sums, at = [], 0
+            for p in pieces:
+                sums.append(float(sum(logprobs[at:at + len(p)])))
+                at += len(p)
+            out.append(sums)
+        return out
+
+    async def _force(self, prompt_ids: list[int],
+                     token_lists: list[list[int]]) -> list[list[float]]:
+        """The log-probability of each forced token of each list after `prompt_ids`."""
         longest = len(prompt_ids) + max(len(t) for t in token_lists)
         if longest > self.context_size:
             raise ContextOverflowError(longest, self.context_size)
         loop = asyncio.get_running_loop()
 
-        def score(tokens: list[int]) -> float:
+        def score(tokens: list[int]) -> list[float]:
             if not tokens:
-                return 0.0
+                return []
             grammar = "root ::= " + " ".join(f"<[{t}]>" for t in tokens)
             result = self._server.handle_completions(
                 {
@@ -228,7 +253,7 @@ class LlamaCppEngine(Engine):
             )
             _raise_if_error(result)
             content = result["choices"][0]["logprobs"]["content"]
-            return float(sum(step["logprob"] for step in content))
+            return [float(step["logprob"]) for step in content]
 
         with self._admit():
             return list(

@@ -46,10 +46,12 @@ def load_items(path: Path, limit: int | None = None) -> list[ClozeItem]:
 
 async def run(engine: Engine | None, items: list[ClozeItem],
               weights: dict[str, float] | None = None, want: tuple[str, ...] = FEATURES,
-              progress: Path | None = None) -> dict[str, Any]:
+              progress: Path | None = None, prefix_chars: int | None = None,
+              suffix_chars: int | None = None) -> dict[str, Any]:
     """Solve every item; return the figures and each item's features. With `progress`,
     each item's row is appended there as it completes (long runs on busy machines)."""
-    solver = ClozeSolver(engine, weights)  # type: ignore[arg-type]
+    solver = ClozeSolver(engine, weights, prefix_chars=prefix_chars,  # type: ignore[arg-type]
+                         suffix_chars=suffix_chars)
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     right = 0
@@ -144,6 +146,10 @@ def register(eval_app: typer.Typer) -> None:
             help="append each item's row to this JSONL as it completes")] = None,
         weights: Annotated[str | None, typer.Option(
             help="name=weight,… to decide with (default: the solver's fitted weights)")] = None,
+        prefix_chars: Annotated[int | None, typer.Option(
+            help="characters before the blank the model reads (default: the solver's)")] = None,
+        suffix_chars: Annotated[int | None, typer.Option(
+            help="characters after the blank scored with each candidate")] = None,
     ) -> None:
         """Idiom cloze accuracy, speed and most confused pairs."""
         from zhiyan.config import EngineSettings
@@ -164,7 +170,8 @@ def register(eval_app: typer.Typer) -> None:
 
         async def go() -> dict[str, Any]:
             try:
-                return await run(engine, items, chosen, want=want, progress=progress)
+                return await run(engine, items, chosen, want=want, progress=progress,
+                                 prefix_chars=prefix_chars, suffix_chars=suffix_chars)
             finally:
                 if engine is not None:
                     await engine.close()
