@@ -108,3 +108,19 @@ def test_cached_embedder_embeds_each_text_once_across_runs(tmp_path: Path) -> No
     np.testing.assert_array_equal(second[1], first[0])
     assert again.model == inner.model and again.dim == inner.dim
     again.close()
+
+
+def test_common_terms_are_dropped_when_rarer_ones_remain(tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import zhiyan.knowledge.store as store
+
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many([Document(id="a", title="A", text="loaf"),
+                 Document(id="b", title="B", text="loaf dough"),
+                 Document(id="c", title="C", text="loaf rye")]
+                + [Document(id=f"x{i}", title=f"X{i}", text=f"filler{i}") for i in range(12)])
+    assert {h.doc_id for h in kb.search_sync("loaf rye", 5)} == {"a", "b", "c"}
+    monkeypatch.setattr(store, "COMMON_TERM_CHUNKS", 2)  # "loaf" is in 3 chunks: common
+    assert [h.doc_id for h in kb.search_sync("loaf rye", 5)] == ["c"]
+    assert {h.doc_id for h in kb.search_sync("loaf", 5)} == {"a", "b", "c"}  # nothing rarer
+    kb.close()

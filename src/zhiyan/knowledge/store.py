@@ -140,9 +140,14 @@ class KnowledgeStore(abc.ABC):
     def close(self) -> None: ...
 
 
-# Terms found in more than this share of chunks are dropped from the BM25 query when rarer
-# terms remain: they barely change the ranking but make OR queries scan most of the index.
+# Terms found in more than this share of chunks, or in more than this many chunks, are
+# dropped from the BM25 query when rarer terms remain: they barely change the ranking, but an
+# OR query scores every posting of every term, so at 100k chunks a question's few common
+# words (年, 月, 进行 ...) cost most of its time. Measured at 100k chunks (CMRC questions plus
+# CHID distractors): the 2,000-chunk cap cut BM25 p50/p95 from 12/60 ms to 5/13 ms with
+# recall@5 97.3% -> 97.7%; up to 10k chunks it changes nothing (20% is the smaller bound).
 COMMON_TERM_SHARE = 0.2
+COMMON_TERM_CHUNKS = 2000
 
 
 class SQLiteStore(KnowledgeStore):
@@ -343,7 +348,8 @@ class SQLiteStore(KnowledgeStore):
             return []
         total, freq = self.doc_frequencies(terms)
         present = [t for t in terms if t in freq]
-        rare = [t for t in present if freq[t] <= COMMON_TERM_SHARE * total]
+        limit = min(COMMON_TERM_SHARE * total, COMMON_TERM_CHUNKS)
+        rare = [t for t in present if freq[t] <= limit]
         use = rare or present
         if not use:
             return []
