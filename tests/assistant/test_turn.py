@@ -128,6 +128,20 @@ async def test_memory_summarizes_old_turns_instead_of_dropping_them(
     assert reply.kind == "command" and await assistant.memory.context("u8", "c") == []
 
 
+async def test_retry_forgets_the_first_attempt(assistant: Assistant) -> None:
+    first = Turn(text="What is the capital of Kenya?", user_id="u9", conversation_id="c",
+                 channel="web")
+    await assistant.respond(first)
+    await assistant.respond(Turn(text=first.text, user_id="u9", conversation_id="c",
+                                 channel="web", retry=True))
+    rows = assistant.conn.execute(
+        "SELECT role, content FROM assistant_messages WHERE user_id = 'u9'").fetchall()
+    assert [r["role"] for r in rows] == ["user", "assistant"]
+    assert rows[0]["content"] == first.text
+    # nothing recent to drop: no error, nothing else touched
+    assert assistant.memory.forget_last_exchange("nobody", "c") is False
+
+
 def test_settings_come_from_the_assistant_table() -> None:
     settings = _settings(weak_languages=["am"], router="model")
     parsed = settings.section("assistant", AssistantSettings)

@@ -108,6 +108,26 @@ class Memory:
             self.conn.execute("ROLLBACK")
             raise
 
+    def forget_last_exchange(self, user_id: str, conversation_id: str) -> bool:
+        """Drop the last question and its answer (a retry asks it again, and the first
+        attempt must not sit in the context twice). False when there is nothing recent to
+        drop: turns already folded into the summary stay there."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            row = self.conn.execute(
+                "SELECT max(id) FROM assistant_messages WHERE user_id = ? AND"
+                " conversation_id = ? AND role = 'user' AND summarized = 0",
+                (user_id, conversation_id)).fetchone()
+            if row[0] is not None:
+                self.conn.execute(
+                    "DELETE FROM assistant_messages WHERE user_id = ? AND conversation_id = ?"
+                    " AND id >= ?", (user_id, conversation_id, row[0]))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return row[0] is not None
+
     def summary(self, user_id: str, conversation_id: str) -> str:
         row = self.conn.execute(
             "SELECT summary FROM assistant_summaries WHERE user_id = ? AND conversation_id = ?",

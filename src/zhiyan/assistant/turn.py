@@ -47,6 +47,8 @@ class Turn:
     max_chars: int | None = None
     #: whether the channel renders markdown
     markdown: bool = False
+    #: the user asks the last question again: its first answer is forgotten before this one
+    retry: bool = False
     #: earlier messages when the channel keeps history itself (the OpenAI API does)
     history: list[Message] = field(default_factory=list)
     #: generation options a channel may pass through (the OpenAI API does); None: defaults
@@ -193,6 +195,8 @@ class Assistant:
 
     async def stream(self, turn: Turn) -> AsyncIterator[ReplyEvent]:
         """The reply as it is made. Engine errors raise before the first event."""
+        if turn.retry and self._remembers(turn):
+            self.memory.forget_last_exchange(turn.user_id, self._conversation(turn))
         early, plan = await self._prepare(turn)
         if early is not None:
             yield ReplyEvent(delta=early.text)

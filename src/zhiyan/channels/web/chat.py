@@ -79,7 +79,7 @@ def _user_id(request: Request) -> str:
     return f"web:{browser_id(request)}"
 
 
-async def _answer(request: Request, conversation: Conversation, question: str
+async def _answer(request: Request, conversation: Conversation, question: str, retry: bool
                   ) -> AsyncIterator[tuple[str, Reply | None]]:
     """Ask the assistant; yields (delta, None)… then ("", reply). The assistant's memory
     keeps the conversation's context under the same conversation id, so no history is
@@ -90,6 +90,7 @@ async def _answer(request: Request, conversation: Conversation, question: str
         user_id=_user_id(request),
         channel="web",
         conversation_id=conversation.id,
+        retry=retry,
         # markdown lets the assistant stream (plain text is shaped whole at the end)
         markdown=True,
     )
@@ -143,7 +144,7 @@ async def chat_stream(request: Request, body: StreamRequest) -> Response:
     async def events() -> AsyncIterator[bytes]:
         yield _sse({"conversation_id": conversation.id, "title": conversation.title}, "meta")
         try:
-            async for delta, reply in _answer(request, conversation, question):
+            async for delta, reply in _answer(request, conversation, question, body.retry):
                 if reply is None:
                     yield _sse(delta)
                     continue
@@ -184,7 +185,7 @@ async def chat_form(
     conversation, question = _start(request, conversation_id or None, text, bool(retry))
     lang = page_lang(request)
     try:
-        async for _, reply in _answer(request, conversation, question):
+        async for _, reply in _answer(request, conversation, question, bool(retry)):
             if reply is not None:
                 store.add(conversation.id, "assistant", reply.text, reply.citations)
     except EngineError as exc:
