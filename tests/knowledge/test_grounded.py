@@ -112,6 +112,7 @@ def test_finish_keeps_a_verbatim_span_and_cites_its_passage() -> None:
     ("两平方公里", "萱侬律占地约两平方公里。", "约两平方公里"),  # the hedge before a number
     ("20张", "这是Bee Gees的第20张原创专辑。", "第20张"),
     ("5", "共有5张单曲进入前十。", "5张"),  # never a bare digit: the measure word follows
+    ("5", "2005年发行，共有5张单曲进入前十。", "5张"),  # a whole number, not 2005's 5
     ("保罗·塞里诺（Paul Sereno）", "由保罗·塞里诺（Paul Sereno）提出。", "保罗·塞里诺"),
     ("卡基达", "启动口令是卡基达。", "卡基达"),
 ])

@@ -234,10 +234,13 @@ def boundaries(answer: str, texts: list[str]) -> str:
         if _HAN.search(stripped):
             answer = stripped
     for text in texts:
-        i = text.find(answer)
-        if i < 0:
+        # a number as a whole number: "5" is not the 5 of "2005"
+        spans = [(m.start(), m.end()) for m in re.finditer(re.escape(answer), text)
+                 if not (answer[:1].isdigit() and text[m.start() - 1:m.start()].isdigit())
+                 and not (answer[-1:].isdigit() and text[m.end():m.end() + 1].isdigit())]
+        if not spans:
             continue
-        start, end = i, i + len(answer)
+        start, end = spans[0]
         if start > 0 and _NUMBER.match(answer) and text[start - 1] in _NUMBER_PREFIX:
             start -= 1
         if answer[-1:].isdigit() and end < len(text) and _HAN.match(text[end]):
