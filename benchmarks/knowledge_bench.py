@@ -1,16 +1,20 @@
 """Knowledge base benchmark: ingest rate, query latency at 10k and 100k chunks, and recall@5
 against bm25s on the same corpus and queries, all in one run.
 
-Corpus: the 256 CMRC 2018 trial passages (the gold passages of its 1,000 questions) plus
-synthetic distractor documents, each three random sentences from the CHID passages (other
-Chinese text), up to the chunk count asked for. Queries: the CMRC questions, in Simplified
-and in Traditional characters. bm25s gets the same tokens as zhiyan (jieba + OpenCC), so
-the comparison is of ranking and engineering, not of tokenizers.
+Latency corpus: the 256 CMRC 2018 trial passages (the gold passages of its 1,000 questions)
+plus synthetic distractor documents, each three random sentences from the CHID passages
+(other Chinese text), up to the chunk count asked for. Queries: the CMRC questions, in
+Simplified and in Traditional characters. bm25s gets the same tokens as zhiyan (jieba +
+OpenCC), so the BM25 comparison is of ranking and engineering, not of tokenizers.
 
-Dense vectors for 100k chunks cannot be computed on 2 cores in a benchmark run (about a
-second a chunk), so distractor passages get random unit vectors: the dense search cost
-(a 100k × 384 matrix-vector product) is real, and query embedding runs the real model.
-Hybrid *quality* is measured by `zhiyan eval qa --embeddings`, not here.
+Dense vectors for 100k chunks cannot be computed on 2 cores in a benchmark run, so
+distractor passages get random unit vectors there: the dense search cost (a 100k × 384
+matrix-vector product) is real, query embedding runs the real model (its cache off, every
+query is new), and the adaptive policy decides from BM25 alone, as in production. Hybrid
+*quality* is measured separately on the CMRC corpus with real e5 vectors for every chunk
+(`quality`, vectors kept in --vector-cache across runs): zhiyan BM25, hybrid "always",
+hybrid "adaptive" and bm25s on the same 460 chunks and questions. The adaptive thresholds
+were chosen on questions 0–499; questions 500–999 are the held-out half.
 
     .venv/bin/python benchmarks/knowledge_bench.py --sizes 10000 100000
 """
@@ -31,7 +35,7 @@ import numpy as np
 
 from zhiyan.knowledge.base import KnowledgeBase, text_hash
 from zhiyan.knowledge.chunk import sentences
-from zhiyan.knowledge.embed import E5Embedder, Embedder
+from zhiyan.knowledge.embed import CachedEmbedder, E5Embedder, Embedder
 from zhiyan.knowledge.segment import tokens
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.store import PreparedChunk, PreparedDocument, SQLiteStore
@@ -44,9 +48,10 @@ class QueryOnlyE5(Embedder):
     """Real e5 for queries; hash-seeded random unit vectors for passages (see above)."""
 
     def __init__(self) -> None:
-        self.e5 = E5Embedder()
+        self.e5 = E5Embedder(query_cache=0)
         self.dim = self.e5.dim
         self.model = "bench-random-passages"
+        self.queries: list[str] = []
 
     def passages(self, texts: list[str]) -> np.ndarray:
         out = np.empty((len(texts), self.dim), dtype=np.float32)
@@ -57,6 +62,7 @@ class QueryOnlyE5(Embedder):
         return out
 
     def query(self, text: str) -> np.ndarray:
+        self.queries.append(text)
         return self.e5.query(text)
 
 
@@ -128,63 +134,145 @@ def recall_at_5(ranked: list[list[str]], questions: list[dict[str, str]]) -> flo
                                                                         strict=True))
 
 
-def bench_size(chunks: int, queries: int, folder: Path) -> dict[str, object]:
+def bm25s_index(store: SQLiteStore) -> tuple[object, list[str], float]:
+    """bm25s over exactly the chunks and tokens zhiyan indexed: (retriever, owners, seconds)."""
     import bm25s
+
+    rows = store._read.execute(
+        "SELECT c.doc_id, f.tokens FROM kb_chunks c JOIN kb_fts f ON f.rowid = c.id").fetchall()
+    started = time.perf_counter()
+    retriever = bm25s.BM25()
+    retriever.index([r[1].split() for r in rows], show_progress=False)
+    return retriever, [r[0] for r in rows], time.perf_counter() - started
+
+
+def bm25s_ranking(retriever: object, owners: list[str], text: str) -> list[str]:
+    query_tokens = [t for t in tokens(text) if t in retriever.vocab_dict] or ["之"]  # type: ignore[attr-defined]
+    found, _ = retriever.retrieve([query_tokens], k=20, show_progress=False,  # type: ignore[attr-defined]
+                                  n_threads=1)
+    return list(dict.fromkeys(owners[i] for i in found[0]))
+
+
+def scripts() -> list[tuple[str, object]]:
     import opencc
 
-    s2t = opencc.OpenCC("s2t").convert
+    return [("simplified", lambda s: s), ("traditional", opencc.OpenCC("s2t").convert)]
+
+
+def bench_size(chunks: int, queries: int, folder: Path) -> dict[str, object]:
     docs, questions, filler = corpus(chunks)
     questions = questions[:queries]
     print(f"\n== {chunks:,} chunks", file=sys.stderr)
 
-    kb = build(folder / f"kb-{chunks}.sqlite3", docs, filler, QueryOnlyE5())
+    embedder = QueryOnlyE5()
+    kb = build(folder / f"kb-{chunks}.sqlite3", docs, filler, embedder)
     bm25_only = KnowledgeBase(kb.store, None, kb.settings)
     counts = kb.store.counts()
     result: dict[str, object] = {"chunks": counts["chunks"], "documents": counts["documents"]}
+    retriever, owners, result["bm25s_index_s"] = bm25s_index(kb.store)
 
-    # bm25s on exactly the same chunks and tokens.
-    rows = kb.store._read.execute(
-        "SELECT c.doc_id, f.tokens FROM kb_chunks c JOIN kb_fts f ON f.rowid = c.id").fetchall()
-    owners = [r[0] for r in rows]
-    started = time.perf_counter()
-    retriever = bm25s.BM25()
-    retriever.index([r[1].split() for r in rows], show_progress=False)
-    result["bm25s_index_s"] = time.perf_counter() - started
-
-    for script, convert in (("simplified", lambda s: s), ("traditional", s2t)):
+    for script, convert in scripts():
         ours, theirs, ours_t, theirs_t = [], [], [], []
         for q in questions:
-            text = convert(q["question"])
+            text = convert(q["question"])  # type: ignore[operator]
             started = time.perf_counter()
             hits = bm25_only.search_sync(text, 20)
             ours_t.append(time.perf_counter() - started)
             ours.append(list(dict.fromkeys(h.doc_id for h in hits)))
             started = time.perf_counter()
-            query_tokens = [t for t in tokens(text) if t in retriever.vocab_dict] or ["之"]
-            found, _ = retriever.retrieve([query_tokens], k=20, show_progress=False,
-                                          n_threads=1)
+            theirs.append(bm25s_ranking(retriever, owners, text))
             theirs_t.append(time.perf_counter() - started)
-            theirs.append(list(dict.fromkeys(owners[i] for i in found[0])))
         result[f"recall@5_{script}"] = recall_at_5(ours, questions)
         result[f"bm25s_recall@5_{script}"] = recall_at_5(theirs, questions)
         result[f"bm25_p50_ms_{script}"], result[f"bm25_p95_ms_{script}"] = percentiles(ours_t)
         result[f"bm25s_p50_ms_{script}"], _ = percentiles(theirs_t)
 
-    # Hybrid: BM25 plus the dense index over every chunk, with real query embedding.
+    # Hybrid: BM25 plus the dense index over every chunk, with real query embedding (no
+    # query cache: every question is embedded), for both dense policies.
     kb.search_sync("预热", 5)  # load the dense matrix once, as a running server has
-    lat, cpu = [], []
-    for q in questions:
-        started, cpu_started = time.perf_counter(), time.process_time()
-        kb.search_sync(q["question"], 5)
-        lat.append(time.perf_counter() - started)
-        cpu.append(time.process_time() - cpu_started)
-    result["hybrid_p50_ms"], result["hybrid_p95_ms"] = percentiles(lat)
-    # CPU time of the query: what the latency is on an idle machine, since the benchmark
-    # box is shared (wall time above includes waiting for a core).
-    result["hybrid_cpu_p50_ms"], result["hybrid_cpu_p95_ms"] = percentiles(cpu)
+    for policy in ("always", "adaptive"):
+        kb.retriever.policy = policy
+        lat, cpu = [], []
+        embedded = len(embedder.queries)
+        for q in questions:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            kb.search_sync(q["question"], 5)
+            lat.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
+        result[f"{policy}_p50_ms"], result[f"{policy}_p95_ms"] = percentiles(lat)
+        # CPU time of the query: what the latency is on an idle machine when the box is
+        # shared (wall time above includes waiting for a core).
+        result[f"{policy}_cpu_p50_ms"], result[f"{policy}_cpu_p95_ms"] = percentiles(cpu)
+        result[f"{policy}_dense_share"] = (len(embedder.queries) - embedded) / len(questions)
     kb.close()
     print(json.dumps(result, ensure_ascii=False), file=sys.stderr)
     return result
+
+
+def quality(vector_cache: Path, folder: Path, split: int = 500) -> dict[str, object]:
+    """hit@1 and recall@5 on the CMRC corpus with real e5 vectors for every chunk: zhiyan
+    BM25, hybrid always / adaptive, and bm25s, on the same 460 chunks and questions, for
+    questions [0, split) (where the adaptive thresholds were chosen) and [split, end)."""
+    docs, questions, _ = corpus(0)
+    embedder = CachedEmbedder(E5Embedder(), vector_cache)
+    started = time.perf_counter()
+    kb = KnowledgeBase(SQLiteStore(folder / "quality.sqlite3", embed_model=embedder.model),
+                       embedder, KnowledgeSettings())
+    kb.add_many(docs)
+    print(f"quality corpus ready in {time.perf_counter() - started:.0f}s", file=sys.stderr)
+    retriever, owners, _ = bm25s_index(kb.store)
+    bm25_only = KnowledgeBase(kb.store, None, kb.settings)
+    counting = Counting(embedder)
+    kb.retriever.embedder = counting
+    rankings: dict[str, dict[str, list[list[str]]]] = {}
+    dense_share: dict[str, float] = {}
+    for script, convert in scripts():
+        texts = [convert(q["question"]) for q in questions]  # type: ignore[operator]
+        ranked: dict[str, list[list[str]]] = {"bm25": [], "always": [], "adaptive": [],
+                                              "bm25s": []}
+        for text in texts:
+            ranked["bm25"].append(_docs(bm25_only.search_sync(text, 20)))
+            ranked["bm25s"].append(bm25s_ranking(retriever, owners, text))
+            for policy in ("always", "adaptive"):
+                kb.retriever.policy = policy
+                before = counting.calls
+                ranked[policy].append(_docs(kb.search_sync(text, 20)))
+                if policy == "adaptive":
+                    dense_share.setdefault(script, 0.0)
+                    dense_share[script] += (counting.calls - before) / len(texts)
+        rankings[script] = ranked
+    kb.close()
+    out: dict[str, object] = {"questions": len(questions), "split": split,
+                              "dense_share": dense_share}
+    for part, (lo, hi) in (("tuning", (0, split)), ("held_out", (split, len(questions)))):
+        gold = [q["doc_id"] for q in questions[lo:hi]]
+        for script, ranked in rankings.items():
+            for system, lists in ranked.items():
+                mine = lists[lo:hi]
+                out[f"{part}_{script}_{system}_hit@1"] = statistics.mean(
+                    float(r[:1] == [g]) for r, g in zip(mine, gold, strict=True))
+                out[f"{part}_{script}_{system}_recall@5"] = statistics.mean(
+                    float(g in r[:5]) for r, g in zip(mine, gold, strict=True))
+    print(json.dumps(out), file=sys.stderr)
+    return out
+
+
+class Counting(Embedder):
+    """Counts query embeddings (how often the adaptive policy used the dense side)."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner, self.model, self.dim, self.calls = inner, inner.model, inner.dim, 0
+
+    def passages(self, texts: list[str]) -> np.ndarray:
+        return self.inner.passages(texts)
+
+    def query(self, text: str) -> np.ndarray:
+        self.calls += 1
+        return self.inner.query(text)
+
+
+def _docs(hits: list[object]) -> list[str]:
+    return list(dict.fromkeys(h.doc_id for h in hits))  # type: ignore[attr-defined]
 
 
 def grounded(questions: list[dict[str, str]], n: int, folder: Path) -> dict[str, object]:
@@ -240,6 +328,11 @@ def main() -> None:
                         help="passages embedded for the with-embeddings ingest rate")
     parser.add_argument("--grounded", type=int, default=0,
                         help="questions answered end to end with the default model")
+    parser.add_argument("--quality", action=argparse.BooleanOptionalAction, default=True,
+                        help="hybrid vs bm25s quality on CMRC with real e5 vectors")
+    parser.add_argument("--vector-cache", type=Path,
+                        default=Path("var/cache/e5-vectors.sqlite3"),
+                        help="passage vectors kept across runs (the first run embeds)")
     parser.add_argument("--out", type=Path, default=Path("var/bench/knowledge.json"))
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="zhiyan-kb-bench-") as name:
@@ -253,6 +346,8 @@ def main() -> None:
         }
         print(json.dumps(results), file=sys.stderr)
         results["sizes"] = [bench_size(n, args.queries, folder) for n in args.sizes]
+        if args.quality:
+            results["quality"] = quality(args.vector_cache, folder)
         if args.grounded:
             results["grounded"] = grounded(corpus(0)[1], args.grounded, folder)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -262,18 +357,39 @@ def main() -> None:
           f"{results['ingest_chunks_per_s']:.1f} chunks/s")
     print(f"ingest with embeddings (e5-small, {args.embed_sample} CMRC passages): "
           f"{results['ingest_with_embeddings_chunks_per_s']:.2f} chunks/s")
-    header = (f"{'chunks':>8} {'hybrid p50':>11} {'p95':>7} {'cpu p50':>8} {'bm25 p50':>9} "
-              f"{'bm25s p50':>10} {'R@5 zhiyan':>11} {'R@5 bm25s':>10} {'ratio':>6}")
+    print("\nhybrid latency (CMRC questions in Simplified characters; dense share = queries "
+          "that embedded)")
+    print(f"{'chunks':>8} {'policy':>9} {'p50':>8} {'p95':>8} {'cpu p50':>8} {'cpu p95':>8} "
+          f"{'dense':>6}")
+    for r in results["sizes"]:  # type: ignore[attr-defined]
+        for policy in ("always", "adaptive"):
+            print(f"{r['chunks']:>8,} {policy:>9} {r[f'{policy}_p50_ms']:>6.1f}ms "
+                  f"{r[f'{policy}_p95_ms']:>6.1f}ms {r[f'{policy}_cpu_p50_ms']:>6.1f}ms "
+                  f"{r[f'{policy}_cpu_p95_ms']:>6.1f}ms {100 * r[f'{policy}_dense_share']:>5.0f}%")
+    header = (f"{'chunks':>8} {'bm25 p50':>9} {'bm25s p50':>10} {'R@5 zhiyan':>11} "
+              f"{'R@5 bm25s':>10} {'ratio':>6}")
     for script in ("simplified", "traditional"):
-        print(f"\nqueries in {script} characters")
+        print(f"\nBM25 only, queries in {script} characters")
         print(header)
         for r in results["sizes"]:  # type: ignore[attr-defined]
             ours, theirs = r[f"recall@5_{script}"], r[f"bm25s_recall@5_{script}"]
             print(f"{r['chunks']:>8,} "
-                  f"{r['hybrid_p50_ms']:>9.1f}ms {r['hybrid_p95_ms']:>5.1f}ms "
-                  f"{r['hybrid_cpu_p50_ms']:>6.1f}ms "
                   f"{r[f'bm25_p50_ms_{script}']:>7.1f}ms {r[f'bm25s_p50_ms_{script}']:>8.1f}ms "
                   f"{100 * ours:>10.1f}% {100 * theirs:>9.1f}% {ours / theirs:>6.3f}")
+    if "quality" in results:
+        q = results["quality"]
+        print("\nquality on the CMRC corpus (460 chunks, real e5 vectors); "
+              f"adaptive used the dense side for {q['dense_share']}")
+        print(f"{'questions':>10} {'script':>12} {'system':>9} {'hit@1':>7} {'R@5':>7} "
+              f"{'R@5 / bm25s':>12}")
+        for part in ("tuning", "held_out"):
+            for script in ("simplified", "traditional"):
+                base = q[f"{part}_{script}_bm25s_recall@5"]
+                for system in ("bm25s", "bm25", "always", "adaptive"):
+                    key = f"{part}_{script}_{system}"
+                    print(f"{part:>10} {script:>12} {system:>9} {100 * q[key + '_hit@1']:>6.1f}% "
+                          f"{100 * q[key + '_recall@5']:>6.1f}% "
+                          f"{q[key + '_recall@5'] / base:>12.3f}")
     if "grounded" in results:
         g = results["grounded"]
         for name in ("whole", "focused"):
