@@ -193,12 +193,11 @@ def test_cited_document_with_script_does_not_run(browser: object, server: LiveSe
     """Stored XSS: a document whose title and text carry script is cited and shown."""
     context = browser.new_context()  # type: ignore[attr-defined]
     context.set_default_timeout(STEP_MS)
-    context.add_cookies([{"name": "zhiyan_admin", "value": ADMIN_TOKEN, "url": server.url}])
     evil = ('# Okapi <script>window.__xss=1</script>\n\n'
             'What does the okapi eat? The okapi eats leaves <img src=x onerror="window.__xss=1">'
             '<script>window.__xss=1</script>\n')
     uploaded = context.request.post(
-        server.url + "/v1/knowledge/upload",
+        server.url + "/v1/knowledge/upload", headers={"X-Admin-Token": ADMIN_TOKEN},
         multipart={"file": {"name": "evil.md", "mimeType": "text/markdown",
                             "buffer": evil.encode()}})
     assert uploaded.status == 200, uploaded.text()
@@ -213,6 +212,7 @@ def test_cited_document_with_script_does_not_run(browser: object, server: LiveSe
     no_script_ran(page)
     page.goto(server.url + href)
     no_script_ran(page)
+    context.add_cookies([{"name": "zhiyan_admin", "value": ADMIN_TOKEN, "url": server.url}])
     page.goto(server.url + "/admin/knowledge")
     no_script_ran(page)
     page.click("tbody a")

@@ -219,6 +219,9 @@ def test_admin_pages_require_the_token(client: TestClient) -> None:
     cookie = right.headers["set-cookie"]
     assert "zhiyan_admin=" in cookie and "HttpOnly" in cookie and "SameSite=strict" in cookie
     assert client.get("/admin/knowledge").status_code == 200
+    # the cookie opens the pages (which check CSRF), never the API a foreign form could hit
+    assert client.post("/v1/knowledge/documents", json={
+        "id": "forged", "title": "t", "text": "x"}).status_code == 401
     # the chat page never needed it
     with TestClient(client.app) as anonymous:
         assert anonymous.get("/").status_code == 200
