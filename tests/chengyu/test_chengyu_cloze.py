@@ -129,7 +129,7 @@ async def test_solver_answers_even_when_the_model_cannot_score(tiny_engine: Engi
     result = await ClozeSolver(tiny_engine).solve(parse_item(row["content"], row["candidates"]))
     assert 0 <= result.choice < 7 and len(result.scores) == 7
     if not result.used_model:
-        assert set(result.features) == {"meaning"}
+        assert set(result.features) == {"meaning", "meaning_e5"}
     # a blank at the very start of a passage still works (llama.cpp refuses empty prompts)
     choice = await choose_for_blank("#idiom#，反而不好。", ["画蛇添足", "守株待兔"], tiny_engine)
     assert choice in (0, 1)
@@ -143,5 +143,5 @@ async def test_default_model_with_knowledge_solves_a_clear_blank(default_engine:
     content = "文章已经写得很完整了，你再加一段结尾就是#idiom#，反而把好文章弄坏了。"
     candidates = ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"]
     result = await ClozeSolver(default_engine).solve(parse_item(content, candidates))
-    assert result.used_model and set(result.features) == {"lm_fill", "meaning"}
+    assert result.used_model and set(result.features) == {"lm_fill", "meaning", "meaning_e5"}
     assert result.choice == 0
