@@ -203,6 +203,11 @@ def register(eval_app: typer.Typer) -> None:
             held = _rows(path)
             typer.echo(f"  {path}: {100 * accuracy(held, weights):.1f}% on {len(held)} items "
                        f"(lm only {100 * accuracy(held, LM_ONLY):.1f}%)")
+            confused = summarize(_raw_rows(path), weights)["confused"][:5]
+            if confused:
+                typer.echo("    most confused (answer -> chosen): " + ", ".join(
+                    f"{c['answer']}->{c['chosen']}" + (f" ×{c['count']}" if c["count"] > 1 else "")
+                    for c in confused))
 
 
 def _build_command(eval_app: typer.Typer) -> None:
@@ -221,11 +226,14 @@ def _build_command(eval_app: typer.Typer) -> None:
         typer.echo(f"{len(items)} items: {out}")
 
 
-def _rows(path: Path) -> list[tuple[dict[str, list[float]], int]]:
-    """Labelled features from a report JSON or a --progress JSONL (a run cut short)."""
+def _raw_rows(path: Path) -> list[dict[str, Any]]:
+    """The rows of a report JSON or a --progress JSONL (a run cut short)."""
     text = path.read_text(encoding="utf-8")
     if path.suffix == ".jsonl":
-        rows = [json.loads(line) for line in text.splitlines() if line.strip()]
-    else:
-        rows = json.loads(text)["rows"]
-    return [(r["features"], r["answer"]) for r in rows if r["answer"] is not None]
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    return list(json.loads(text)["rows"])
+
+
+def _rows(path: Path) -> list[tuple[dict[str, list[float]], int]]:
+    """Labelled features from a report JSON or a --progress JSONL."""
+    return [(r["features"], r["answer"]) for r in _raw_rows(path) if r["answer"] is not None]
