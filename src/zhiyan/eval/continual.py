@@ -133,15 +133,15 @@ def fact_updates(kb: KnowledgeBase, ask: Asker, facts: list[dict[str, Any]]) -> 
     for f in facts:
         got = ask(f["question"])
         ok = _contains(got, f["new"]) and not _contains(got, f["old"])
-        paraphrased = [_contains(a, f["new"]) and not _contains(a, f["old"])
-                       for a in (ask(p) for p in f["paraphrases"])]
+        replies = [ask(p) for p in f["paraphrases"]]
+        paraphrased = [_contains(a, f["new"]) and not _contains(a, f["old"]) for a in replies]
         neighbour = _contains(ask(f["neighbour"]["question"]), f["neighbour"]["answer"])
         edit.append(ok)
         general.extend(paraphrased)
         local.append(neighbour == before[f["id"]][1])
         rows.append({"id": f["id"], "before_old": before[f["id"]][0], "edit": ok,
                      "paraphrases": paraphrased, "neighbour_kept": neighbour,
-                     "answer": got[:200]})
+                     "answer": got[:200], "paraphrase_answers": [a[:200] for a in replies]})
     return {"entities": len(facts),
             "known_before": statistics.mean(float(b[0]) for b in before.values()),
             "edit_success": statistics.mean(map(float, edit)),
