@@ -139,7 +139,7 @@ async def test_solver_answers_even_when_the_model_cannot_score(tiny_engine: Engi
 @pytest.mark.anyio
 async def test_default_model_with_knowledge_solves_a_clear_blank(default_engine: Engine) -> None:
     """The full path with the fitted weights. (Its accuracy is measured by `zhiyan eval chid`:
-    about 70% held out, so a single hard case here would fail by design about 1 time in 3.)"""
+    about 73% held out, so a single hard case here would fail by design about 1 time in 4.)"""
     content = "文章已经写得很完整了，你再加一段结尾就是#idiom#，反而把好文章弄坏了。"
     candidates = ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"]
     result = await ClozeSolver(default_engine).solve(parse_item(content, candidates))
