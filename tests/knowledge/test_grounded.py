@@ -13,6 +13,7 @@ from zhiyan.knowledge.grounded import (
     boundaries,
     finish,
     one_sentence,
+    relevant,
     snap,
     trim_echo,
 )
@@ -44,6 +45,16 @@ async def test_unrelated_question_gets_dont_know_without_sources(
     assert "know" in reply.text.lower()
     zh = await answer(tiny_engine, kb, "木星有多少颗卫星？", lang="zh")
     assert zh.kind == "dont_know" and "不知道" in zh.text
+
+
+@pytest.mark.anyio
+async def test_question_words_do_not_make_a_matching_passage_look_irrelevant(
+    kb: KnowledgeBase) -> None:
+    """哪一年 is how the question asks, not what it is about: the passage that names 宏碁 and
+    its founding (in Traditional characters, the year in Chinese numerals) must be shown."""
+    for question in ("宏碁创立于哪一年？", "宏碁創立於哪一年？"):
+        hits = relevant(await kb.search(question, k=5))
+        assert [h.doc_id for h in hits][:1] == ["taiwan-pc"], question
 
 
 @pytest.mark.anyio

@@ -29,6 +29,7 @@ _LATIN = re.compile(r"[A-Za-z\u00c0-\u024f]")
 _STOPWORDS_TEXT = """
 的 了 是 在 和 与 及 或 也 都 就 而 之 其 被 把 对 于 为 以 由 从 这 那 有 个 中 上 下
 吗 呢 吧 啊 什么 哪 哪个 哪里 哪些 谁 何 几 多少 怎么 怎样 如何 为什么 是否 请问
+哪一年 哪年 哪一天 哪天 几年 几月 何时 什么时候
 a an the of to in on at for by with and or is are was were be been it its as from
 that this which what who whom when where why how do does did
 """
