@@ -5,6 +5,7 @@ test_hybrid.py."""
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -124,3 +125,26 @@ def test_common_terms_are_dropped_when_rarer_ones_remain(tmp_path: Path,
     assert [h.doc_id for h in kb.search_sync("loaf rye", 5)] == ["c"]
     assert {h.doc_id for h in kb.search_sync("loaf", 5)} == {"a", "b", "c"}  # nothing rarer
     kb.close()
+
+
+@pytest.mark.anyio
+async def test_an_index_from_an_older_segmenter_is_rebuilt_on_open(tmp_path: Path) -> None:
+    """Stores written before English stemming still find "prevent" in "prevents" once
+    reopened: the BM25 tokens are rebuilt from the chunk text."""
+    path = tmp_path / "kb.sqlite3"
+    base = KnowledgeBase.open(path, KnowledgeSettings(embeddings=False))
+    base.add_many([Document(id="malaria", title="Malaria", lang="en",
+                            text="Sleeping under a treated bed net prevents it.")])
+    base.close()
+    old = sqlite3.connect(path)  # what an older zhiyan wrote: words unstemmed, no version
+    old.execute("UPDATE kb_fts SET tokens = 'malaria sleeping under a treated bed net"
+                " prevents it'")
+    old.execute("DELETE FROM kb_state WHERE key = 'segmenter'")
+    old.commit()
+    old.close()
+    base = KnowledgeBase.open(path, KnowledgeSettings(embeddings=False))
+    try:
+        hits = await base.search("how can I prevent malaria", k=3)
+        assert hits and hits[0].doc_id == "malaria" and hits[0].coverage == 1.0
+    finally:
+        base.close()

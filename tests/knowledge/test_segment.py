@@ -18,6 +18,13 @@ def test_mixed_scripts_split_by_script_and_operators_are_plain_words() -> None:
     assert all('"' not in w and " " not in w and "*" not in w for w in words)
 
 
+def test_english_words_are_stemmed_alike_and_other_words_left_alone() -> None:
+    assert tokens("prevents")[0] == tokens("prevention")[0] == tokens("prevent")[0]
+    assert tokens("Sleeping under nets") == tokens("sleep under net")
+    assert tokens("makanan negara habari") == ["makanan", "negara", "habari"]
+    assert "don't" in tokens("don't")
+
+
 def test_detect_lang_by_script() -> None:
     assert detect_lang("这是一个中文句子") == "zh"
     assert detect_lang("ภาษาไทย") == "th"

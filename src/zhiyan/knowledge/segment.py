@@ -3,7 +3,10 @@
 Text is split into runs by script: Han runs go to jieba (search mode, so both 北京大学 and
 北京 / 大学 are indexed), Thai runs to PyThaiNLP's newmm segmenter, everything else to
 Unicode word rules. Before that, NFKC folds width variants and OpenCC turns Traditional into
-Simplified characters, so 臺灣 finds 台湾 and the other way round.
+Simplified characters, so 臺灣 finds 台湾 and the other way round. Words of plain Latin
+letters are then stemmed with the Snowball English stemmer, so "prevent" finds "prevents"
+and "prevention"; it leaves Malay, Indonesian and Swahili words nearly always as they are,
+and index and queries are stemmed alike.
 """
 
 from __future__ import annotations
@@ -32,10 +35,24 @@ _STOPWORDS_TEXT = """
 哪一年 哪年 哪一天 哪天 几年 几月 何时 什么时候
 a an the of to in on at for by with and or is are was were be been it its as from
 that this which what who whom when where why how do does did
+i me my we our you your he she his her they them their can could would should will
 """
 STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
+#: Bump whenever `tokens()` changes what it returns: a store indexed by an older version
+#: re-tokenizes its chunks when opened (SQLiteStore), so index and queries always agree.
+SEGMENTER_VERSION = 2
+
+_ASCII_WORD = re.compile(r"[a-z]+")
+
 _lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # type: ignore[no-untyped-def]
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
 
 
 @lru_cache(maxsize=1)
@@ -99,7 +116,9 @@ def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
         # One jieba pass over all Han runs (a call per run costs twice as much); token
         # order does not matter to BM25.
         words += [w for w in _jieba().cut_for_search("\n".join(han)) if w.strip()]
-    return [w for w in words if not (drop_stopwords and w in STOPWORDS)]
+    stem = _stemmer().stemWord
+    return [stem(w) if _ASCII_WORD.fullmatch(w) else w
+            for w in words if not (drop_stopwords and w in STOPWORDS)]
 
 
 def detect_lang(text: str) -> str:

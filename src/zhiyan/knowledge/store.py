@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from zhiyan.knowledge.segment import SEGMENTER_VERSION, tokens
 from zhiyan.knowledge.types import Document, DocumentInfo, VersionInfo, WriteResult
 from zhiyan.storage.db import connect, migrate
 
@@ -161,6 +162,35 @@ class SQLiteStore(KnowledgeStore):
         self._write_lock = threading.Lock()
         self._read_lock = threading.Lock()
         self._counted: tuple[int, int] = (-1, 0)  # (generation, live chunks)
+        self._retokenize_if_stale()
+
+    def _retokenize_if_stale(self) -> None:
+        """Rebuild the BM25 tokens of every live chunk when the index was written by an
+        older segmenter (see SEGMENTER_VERSION), in one transaction: a store killed halfway
+        keeps its old index and redoes the work on the next open."""
+        with self._write_lock:
+            conn = self._write
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                row = conn.execute(
+                    "SELECT value FROM kb_state WHERE key = 'segmenter'").fetchone()
+                if row is None or row[0] != SEGMENTER_VERSION:
+                    for chunk_id, title, text in conn.execute(
+                            "SELECT c.id, d.title, c.text FROM kb_chunks c"
+                            " JOIN kb_documents d ON d.id = c.doc_id").fetchall():
+                        conn.execute("UPDATE kb_fts SET tokens = ? WHERE rowid = ?", (
+                            " ".join(tokens(f"{title} {text}", drop_stopwords=False)),
+                            chunk_id))
+                    conn.execute(
+                        "INSERT INTO kb_state(key, value) VALUES ('segmenter', ?)"
+                        " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (SEGMENTER_VERSION,))
+                    conn.execute(
+                        "UPDATE kb_state SET value = value + 1 WHERE key = 'generation'")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
 
     # -- writes ---------------------------------------------------------------------------
 
