@@ -40,6 +40,9 @@ def test_scripts_letters_and_mixing(text: str, lang: str) -> None:
     # two-word expressions: Indonesian "rumah sakit", "ulang tahun"; Malaysian "hari jadi"
     ("rumah sakit terdekat dimana", "id"),
     ("selamat hari jadi adik", "ms"),
+    # a capital city: Malaysian "ibu negara", Indonesian "ibu kota"
+    ("apa ibu negara kenya", "ms"),
+    ("apa ibu kota kenya", "id"),
     ("selamat ulang tahun adikku", "id"),
     # a word under its enclitic: "istri" + "-ku"
     ("istriku lagi hamil", "id"),
