@@ -56,6 +56,14 @@ async def test_weak_language_answers_from_a_source_in_that_language(
     assert [c.doc_id for c in reply.citations] == ["kenya-sw"]
 
 
+async def test_weak_language_without_a_source_in_it_says_so_instead_of_guessing(
+        assistant: Assistant) -> None:
+    reply = await assistant.respond(
+        Turn(text="yaya ake kare kai daga zazzabin cizon sauro", user_id="u10", channel="sms"))
+    assert reply.lang == "ha" and reply.kind == "dont_know"
+    assert reply.text == t("core.weak_language_none", "ha")
+
+
 def test_weak_language_never_gets_an_answer_in_another_language(assistant: Assistant) -> None:
     plan = _Plan(lang="ha", kind="knowledge", passages=[], messages=[], max_tokens=8,
                  buffered=True, weak=True, unsourced=True)

@@ -247,10 +247,13 @@ class Assistant:
 
         kind, passages = await self._route(text, lang)
         weak = lang in self.settings.weak_languages
-        if weak and passages and kind == "knowledge":
+        if weak and kind == "knowledge":
             same_lang = [p for p in passages if p.lang == lang]
             if same_lang:
                 return self._extractive(same_lang[0], lang), None
+            # nothing to quote in the user's language, and the model's own text in it is
+            # unusable (benchmarks/weak_languages.py: echoes and loops): say so honestly
+            return Reply(t("core.weak_language_none", lang), lang, kind="dont_know"), None
 
         max_tokens = turn.max_tokens or self.default_max_tokens
         if turn.max_chars:
