@@ -18,7 +18,7 @@ import numpy as np
 from zhiyan.knowledge.chunk import chunk_text
 from zhiyan.knowledge.embed import E5Embedder, Embedder
 from zhiyan.knowledge.retrieve import HybridRetriever
-from zhiyan.knowledge.segment import detect_lang, tokens
+from zhiyan.knowledge.segment import detect_lang, index_tokens
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.store import (
     KnowledgeStore,
@@ -91,7 +91,7 @@ class KnowledgeBase:
         for piece in chunk_text(doc.text, self.settings.chunk_chars):
             chunks.append(PreparedChunk(
                 text=piece, text_hash=text_hash(f"{doc.title}\n{piece}"),
-                tokens=" ".join(tokens(f"{doc.title} {piece}", drop_stopwords=False))))
+                tokens=index_tokens(doc.title, piece)))
         return PreparedDocument(doc, doc.content_hash(), chunks)
 
     def _embed(self, prepared: list[PreparedDocument]) -> dict[str, np.ndarray]:

@@ -117,11 +117,11 @@ class HybridRetriever:
     def search(self, query: str, k: int, lang: str | None = None,
                source: str | None = None) -> list[Hit]:
         terms = tokens(query)
-        bm25 = self.store.bm25(terms, self.candidates, lang, source)
         wanted = set(terms)
         # Coverage is IDF-weighted: a question's rare words (a name the knowledge base has
         # never seen weighs most) decide whether a chunk is about it, not its common words.
         total, freq = self.store.doc_frequencies(list(wanted))
+        bm25 = self.store.bm25(terms, self.candidates, lang, source, (total, freq))
         idf = {t: math.log((total + 1) / (freq.get(t, 0) + 0.5)) for t in wanted}
         weight = sum(idf.values())
 

@@ -121,6 +121,12 @@ def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
             for w in words if not (drop_stopwords and w in STOPWORDS)]
 
 
+def index_tokens(title: str, chunk: str) -> str:
+    """What the BM25 index stores for a chunk: its document's title and its text, every
+    word kept (stopwords are dropped from queries only), space-separated."""
+    return " ".join(tokens(f"{title} {chunk}", drop_stopwords=False))
+
+
 def detect_lang(text: str) -> str:
     """A script-level guess for documents that name no language ("und" when unsure)."""
     sample = text[:2000]

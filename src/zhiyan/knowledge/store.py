@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from zhiyan.knowledge.segment import SEGMENTER_VERSION, tokens
+from zhiyan.knowledge.segment import SEGMENTER_VERSION, index_tokens
 from zhiyan.knowledge.types import Document, DocumentInfo, VersionInfo, WriteResult
 from zhiyan.storage.db import connect, migrate
 
@@ -110,9 +110,10 @@ class KnowledgeStore(abc.ABC):
     def versions(self, doc_id: str) -> list[VersionInfo]: ...
 
     @abc.abstractmethod
-    def bm25(self, terms: list[str], n: int, lang: str | None,
-             source: str | None) -> list[tuple[int, float]]:
-        """(chunk id, score) best first; higher score is better."""
+    def bm25(self, terms: list[str], n: int, lang: str | None, source: str | None,
+             frequencies: tuple[int, dict[str, int]] | None = None) -> list[tuple[int, float]]:
+        """(chunk id, score) best first; higher score is better. `frequencies`: the
+        caller's `doc_frequencies(terms)`, when it already has them."""
 
     @abc.abstractmethod
     def doc_frequencies(self, terms: list[str]) -> tuple[int, dict[str, int]]:
@@ -168,19 +169,21 @@ class SQLiteStore(KnowledgeStore):
         """Rebuild the BM25 tokens of every live chunk when the index was written by an
         older segmenter (see SEGMENTER_VERSION), in one transaction: a store killed halfway
         keeps its old index and redoes the work on the next open."""
+        current = "SELECT value FROM kb_state WHERE key = 'segmenter'"
+        row = self._read.execute(current).fetchone()
+        if row is not None and row[0] == SEGMENTER_VERSION:
+            return  # the usual case: no write lock taken on open
         with self._write_lock:
             conn = self._write
             conn.execute("BEGIN IMMEDIATE")
             try:
-                row = conn.execute(
-                    "SELECT value FROM kb_state WHERE key = 'segmenter'").fetchone()
+                row = conn.execute(current).fetchone()  # another process may have done it
                 if row is None or row[0] != SEGMENTER_VERSION:
                     for chunk_id, title, text in conn.execute(
                             "SELECT c.id, d.title, c.text FROM kb_chunks c"
                             " JOIN kb_documents d ON d.id = c.doc_id").fetchall():
-                        conn.execute("UPDATE kb_fts SET tokens = ? WHERE rowid = ?", (
-                            " ".join(tokens(f"{title} {text}", drop_stopwords=False)),
-                            chunk_id))
+                        conn.execute("UPDATE kb_fts SET tokens = ? WHERE rowid = ?",
+                                     (index_tokens(title, text), chunk_id))
                     conn.execute(
                         "INSERT INTO kb_state(key, value) VALUES ('segmenter', ?)"
                         " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -372,12 +375,12 @@ class SQLiteStore(KnowledgeStore):
                            " FROM kb_versions WHERE doc_id = ? ORDER BY version", (doc_id,))
         return [VersionInfo(**dict(r), current=r["version"] == now) for r in rows]
 
-    def bm25(self, terms: list[str], n: int, lang: str | None,
-             source: str | None) -> list[tuple[int, float]]:
+    def bm25(self, terms: list[str], n: int, lang: str | None, source: str | None,
+             frequencies: tuple[int, dict[str, int]] | None = None) -> list[tuple[int, float]]:
         terms = list(dict.fromkeys(terms))
         if not terms:
             return []
-        total, freq = self.doc_frequencies(terms)
+        total, freq = frequencies or self.doc_frequencies(terms)
         present = [t for t in terms if t in freq]
         limit = min(COMMON_TERM_SHARE * total, COMMON_TERM_CHUNKS)
         rare = [t for t in present if freq[t] <= limit]
