@@ -89,18 +89,27 @@ def test_long_reply_arrives_as_concatenated_parts(kannel) -> None:
     assert joined == outbox["text"] == f"You said: {question}" and outbox["segments"] == 2
 
 
-def test_replies_in_the_webhook_response_body(tmp_path: Path, tiny_engine: Engine) -> None:
-    """`reply = "body"`: quick answers ride back in the HTTP response (sendsms is dead here,
-    so a reply can only have come that way), UCS-2 included."""
+def _own_kannel(tmp_path: Path, engine: Engine, inbound: str, kannel: dict[str, object]
+                ) -> tuple[KannelPeer, Settings, LiveServer]:
+    """A Kannel and a zhiyan of a test's own, for options the shared fixture lacks
+    (`sendsms_url` defaults to this Kannel's own)."""
     if not installed():
         pytest.fail(INSTALL_HINT)
-    peer = KannelPeer(tmp_path)
+    peer = KannelPeer(tmp_path, inbound=inbound)
     base = Settings(engine=EngineSettings(model="tiny"),
                     storage=StorageSettings(data_dir=tmp_path / "var"))
     settings = sms_settings(base, providers={"kannel": {
-        "reply": "body", "body_wait_s": 8, "sendsms_url": "http://127.0.0.1:9/nothing"}})
-    server = LiveServer(build_app(settings, _KeepOpen(tiny_engine), EchoAssistant()))
+        "sendsms_url": peer.sendsms_url, **kannel}})
+    server = LiveServer(build_app(settings, _KeepOpen(engine), EchoAssistant()))
     peer.webhook = f"{server.url}/sms/kannel/inbound"
+    return peer, settings, server
+
+
+def test_replies_in_the_webhook_response_body(tmp_path: Path, tiny_engine: Engine) -> None:
+    """`reply = "body"`: quick answers ride back in the HTTP response (sendsms is dead here,
+    so a reply can only have come that way), UCS-2 included."""
+    peer, settings, server = _own_kannel(tmp_path, tiny_engine, "get", {
+        "reply": "body", "body_wait_s": 8, "sendsms_url": "http://127.0.0.1:9/nothing"})
     with server, peer:
         peer.mobile_sends("254700000004", SHORTCODE, "Quick one")
         peer.mobile_sends("251911000005", SHORTCODE, "ሰላም")
@@ -116,15 +125,8 @@ def test_replies_in_the_webhook_response_body(tmp_path: Path, tiny_engine: Engin
 def test_post_url_inbound(tmp_path: Path, tiny_engine: Engine) -> None:
     """smsbox's post-url: the text arrives as the request body, the numbers in X-Kannel-*
     headers, the id in the URL; Chinese and plain text both make the round trip."""
-    if not installed():
-        pytest.fail(INSTALL_HINT)
-    peer = KannelPeer(tmp_path, inbound="post")
-    base = Settings(engine=EngineSettings(model="tiny"),
-                    storage=StorageSettings(data_dir=tmp_path / "var"))
-    settings = sms_settings(base, providers={"kannel": {
-        "sendsms_url": peer.sendsms_url, "username": "zhiyan", "password": "testpw"}})
-    server = LiveServer(build_app(settings, _KeepOpen(tiny_engine), EchoAssistant()))
-    peer.webhook = f"{server.url}/sms/kannel/inbound"
+    peer, settings, server = _own_kannel(tmp_path, tiny_engine, "post", {
+        "username": "zhiyan", "password": "testpw"})
     with server, peer:
         peer.mobile_sends("254700000006", SHORTCODE, "Posted hello")
         peer.mobile_sends("8613800000007", SHORTCODE, "你好，知言")
