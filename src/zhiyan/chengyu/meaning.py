@@ -13,6 +13,8 @@ import re
 from collections import Counter, defaultdict
 from functools import cache
 
+import numpy as np
+
 from zhiyan.chengyu.dictionary import Idiom, get_dictionary
 
 # glue words of dictionary definitions that say nothing about the meaning
@@ -98,7 +100,7 @@ class DenseMeaning:
         from zhiyan.knowledge.embed import E5Embedder
 
         self._e5 = E5Embedder(threads=threads)
-        self._vectors: dict[str, list[float]] = {}
+        self._vectors: dict[str, np.ndarray] = {}
 
     def similarities(self, text: str, words: list[str]) -> list[float]:
         dictionary = get_dictionary()
@@ -109,10 +111,9 @@ class DenseMeaning:
                 idiom = dictionary.lookup(w)
                 passages.append(f"{w}：{idiom.explanation}" if idiom else w)
             for w, v in zip(missing, self._e5.passages(passages), strict=True):
-                self._vectors[w] = v.tolist()
-        query = self._e5.query(text)
-        return [float(sum(a * b for a, b in zip(self._vectors[w], query, strict=True)))
-                for w in words]
+                self._vectors[w] = v
+        matrix = np.stack([self._vectors[w] for w in words])
+        return [float(x) for x in matrix @ self._e5.query(text)]
 
 
 @cache
