@@ -30,6 +30,9 @@ class EngineSettings(BaseModel):
     threads: int = Field(default=2, ge=1)
     #: requests allowed to wait for a slot before new ones get 429
     max_waiting: int = Field(default=16, ge=0)
+    #: host RAM llama.cpp may use to keep prompt caches of idle slots (MiB); its own default
+    #: is 8 GiB, which alone would overrun a 2 GB machine
+    prompt_cache_mib: int = Field(default=256, ge=0)
     #: default answer length when a request names none
     default_max_tokens: int = Field(default=512, ge=1)
     #: for backend = "openai"

@@ -31,4 +31,5 @@ def build_engine(settings: EngineSettings, progress: Progress | None = None) -> 
         parallel=settings.parallel,
         threads=settings.threads,
         max_waiting=settings.max_waiting,
+        prompt_cache_mib=settings.prompt_cache_mib,
     )

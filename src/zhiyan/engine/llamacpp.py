@@ -49,6 +49,7 @@ class LlamaCppEngine(Engine):
         parallel: int = 4,
         threads: int = 2,
         max_waiting: int = 16,
+        prompt_cache_mib: int = 256,
     ) -> None:
         self.model_id = model_id
         self.context_size = context_size
@@ -69,6 +70,7 @@ class LlamaCppEngine(Engine):
         params.cont_batching = True
         params.cache_prompt = True
         params.n_cache_reuse = 256
+        params.cache_ram_mib = prompt_cache_mib
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.endpoint_metrics = True
