@@ -32,3 +32,14 @@ def test_hybrid_finds_paraphrase_and_follows_writes(tmp_path: Path) -> None:
     assert kb.search_sync("kitten", 1)[0].doc_id == "cat"
     assert kb.search_sync("kitten", 3, lang="zh") == []
     kb.close()
+
+
+def test_knowledge_and_idiom_meanings_share_one_e5_model(tmp_path: Path) -> None:
+    """A server using both would otherwise hold two copies of the model in RAM."""
+    from zhiyan.chengyu.meaning import DenseMeaning
+
+    first = KnowledgeBase.open(tmp_path / "a.sqlite3", KnowledgeSettings(embeddings=True))
+    second = KnowledgeBase.open(tmp_path / "b.sqlite3", KnowledgeSettings(embeddings=True))
+    assert first.embedder is second.embedder is DenseMeaning()._e5
+    first.close()
+    second.close()

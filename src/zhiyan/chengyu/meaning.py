@@ -96,10 +96,10 @@ class DenseMeaning:
     text and idiom explanations: catches paraphrase that shares no characters with the
     explanation, which BM25 misses. Explanation vectors are cached per idiom."""
 
-    def __init__(self, threads: int = 1) -> None:
-        from zhiyan.knowledge.embed import E5Embedder
+    def __init__(self) -> None:
+        from zhiyan.knowledge.embed import shared_e5
 
-        self._e5 = E5Embedder(threads=threads)
+        self._e5 = shared_e5()
         self._vectors: dict[str, np.ndarray] = {}
 
     def similarities(self, text: str, words: list[str]) -> list[float]:

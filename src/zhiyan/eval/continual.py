@@ -26,7 +26,7 @@ from typing import Annotated, Any
 import typer
 
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.embed import CachedEmbedder, E5Embedder
+from zhiyan.knowledge.embed import CachedEmbedder, E5Embedder, shared_e5
 from zhiyan.knowledge.segment import normalize
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.store import SQLiteStore
@@ -42,7 +42,7 @@ def open_kb(path: Path, embeddings: bool, vector_cache: Path | None = None) -> K
     if not embeddings:
         return KnowledgeBase.open(path, KnowledgeSettings(embeddings=False))
     settings = KnowledgeSettings()
-    embedder: E5Embedder | CachedEmbedder = E5Embedder(threads=settings.embed_threads)
+    embedder: E5Embedder | CachedEmbedder = shared_e5(settings.embed_threads)
     if vector_cache is not None:
         embedder = CachedEmbedder(embedder, vector_cache)
     return KnowledgeBase(SQLiteStore(path, embed_model=embedder.model), embedder, settings)

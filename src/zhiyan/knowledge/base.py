@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from zhiyan.knowledge.chunk import chunk_text
-from zhiyan.knowledge.embed import E5Embedder, Embedder
+from zhiyan.knowledge.embed import Embedder, shared_e5
 from zhiyan.knowledge.retrieve import HybridRetriever
 from zhiyan.knowledge.segment import detect_lang, index_tokens
 from zhiyan.knowledge.settings import KnowledgeSettings
@@ -64,7 +64,7 @@ class KnowledgeBase:
     @classmethod
     def open(cls, path: Path | str, settings: KnowledgeSettings | None = None) -> KnowledgeBase:
         settings = settings or KnowledgeSettings()
-        embedder = E5Embedder(threads=settings.embed_threads) if settings.embeddings else None
+        embedder = shared_e5(settings.embed_threads) if settings.embeddings else None
         store = SQLiteStore(path, embed_model=embedder.model if embedder else "none")
         return cls(store, embedder, settings)
 

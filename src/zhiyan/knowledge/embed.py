@@ -8,6 +8,7 @@ them in a worker thread, so the server's event loop never waits on them.
 from __future__ import annotations
 
 import abc
+import functools
 import hashlib
 import os
 import sqlite3
@@ -74,6 +75,17 @@ class E5Embedder(Embedder):
                 if len(self._queries) > self._query_cache:
                     self._queries.popitem(last=False)
             return vector
+
+
+def shared_e5(threads: int = 2) -> E5Embedder:
+    """The process's e5 model for this thread count: the knowledge base and the idiom
+    meanings share it rather than each loading a copy (~70 MB apiece)."""
+    return _shared_e5(threads)
+
+
+@functools.cache
+def _shared_e5(threads: int) -> E5Embedder:  # one cache key per count, however it is passed
+    return E5Embedder(threads=threads)
 
 
 class CachedEmbedder(Embedder):
