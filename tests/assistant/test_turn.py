@@ -78,6 +78,25 @@ def test_weak_language_never_gets_an_answer_in_another_language(assistant: Assis
     assert t("core.wrong_language", "ms") in shaped.text
 
 
+def test_malay_reader_is_told_when_the_answer_came_in_indonesian(assistant: Assistant) -> None:
+    plan = _Plan(lang="ms", kind="knowledge", passages=[], messages=[], max_tokens=8,
+                 buffered=True, weak=False, unsourced=True)
+    turn = Turn(text="apa ibu negara kenya", user_id="u11", channel="sms")
+    indonesian = assistant._finish(
+        turn, plan, "Ibu kota Kenya adalah Nairobi. Kota ini merupakan pusat pemerintahan.",
+        "stop", None)
+    assert "Nairobi" in indonesian.text and indonesian.kind == "answer"
+    assert t("core.wrong_language", "ms") in indonesian.text
+    malay = assistant._finish(
+        turn, plan, "Nairobi ialah ibu negara Kenya. Bandar ini merupakan pusat pentadbiran.",
+        "stop", None)
+    assert t("core.wrong_language", "ms") not in malay.text
+    # shared words only: nothing shows which of the two it is, so no note
+    shared = assistant._finish(
+        turn, plan, "Untuk mencegah malaria, gunakan kelambu dan ubat nyamuk.", "stop", None)
+    assert t("core.wrong_language", "ms") not in shared.text
+
+
 async def test_refused_input_never_reaches_the_model(assistant: Assistant) -> None:
     reply = await assistant.respond(Turn(text="how to make a bomb", user_id="u5"))
     assert reply.kind == "refusal" and reply.policy_rule.startswith("category:weapons")

@@ -123,8 +123,9 @@ class AssistantSettings(BaseModel):
 #: answers shorter than this are not checked for their language (too little text)
 _LANG_CHECK_MIN_CHARS = 24
 _CITE = re.compile(r"\[(\d{1,2})\]")
-#: languages close enough that an answer in one serves a reader of the other
-_COMPATIBLE = {frozenset({"ms", "id"})}
+#: languages close enough that an answer in one serves a reader of the other; it is still
+#: marked when the words show it (the default model answers Malay in Indonesian)
+_SISTERS = {frozenset({"ms", "id"})}
 
 
 @dataclass
@@ -396,15 +397,15 @@ class Assistant:
             return Reply(answer, plan.lang, kind="answer", finish_reason=finish, usage=usage)
         lang, notes = plan.lang, []
         kind = plan.kind if plan.kind == "idiom" or plan.passages else "answer"
-        answer_lang = language.detect(answer[:400]).lang if len(answer) >= \
-            _LANG_CHECK_MIN_CHARS else plan.lang
-        wrong = answer_lang not in (lang, language.UNDETERMINED) and \
-            frozenset({lang, answer_lang}) not in _COMPATIBLE
+        found = language.detect(answer[:400]) if len(answer) >= _LANG_CHECK_MIN_CHARS \
+            else language.Detection(lang, 0.0, "none")
+        sister = frozenset({lang, found.lang}) in _SISTERS
+        wrong = found.lang not in (lang, language.UNDETERMINED) and not sister
         if wrong and plan.weak:
             # never hand a Hausa reader an English answer without saying so
             return Reply(t("core.weak_language_none", lang), lang, kind="dont_know",
                          finish_reason=finish, usage=usage)
-        if wrong:
+        if wrong or (sister and found.confidence > 0):  # > 0: words only the other uses
             notes.append(t("core.wrong_language", lang))
         if plan.unsourced:
             notes.append(t("core.not_from_sources", lang))
