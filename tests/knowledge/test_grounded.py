@@ -12,6 +12,7 @@ from zhiyan.knowledge.grounded import (
     answer_stream,
     boundaries,
     finish,
+    focus,
     one_sentence,
     relevant,
     snap,
@@ -136,3 +137,15 @@ def test_a_date_range_is_kept_whole() -> None:
     raw = "本作于1984年10月7日至1985年9月29日由日本电视台播出"
     assert trim_echo(raw, question) == "1984年10月7日至1985年9月29日"
     assert trim_echo("生殖季是每年的10月至12月", "它的生殖季是什么时候？") == "10月至12月"
+
+
+def test_focus_does_not_count_the_title_as_a_match() -> None:
+    """Every sentence about 斯氏腔吻鳕 may name it: the sentence about what the question asks
+    (食) is the one shown, not the one repeating the subject's name most."""
+    text = ("斯氏腔吻鳕为辐鳍鱼纲鳕形目鼠尾鳕科的其中一种，斯氏腔吻鳕分布于南日本太平洋侧。"
+            "斯氏腔吻鳕的头部腹面光滑无鳞，眼窝极大，口小，吻部较迟钝。"
+            "本鱼生活在混浊的泥沙底质上，几乎是以多毛类为食，偶在胃中发现甲壳类。")
+    question = "斯氏腔吻鳕主要以什么为食？"
+    shown = focus(text, question, 40, title="斯氏腔吻鳕")
+    assert "多毛类为食" in shown and len(shown) <= 40
+    assert "多毛类" not in focus(text, question, 40)  # counting the name picks another
