@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 
@@ -102,3 +103,51 @@ def test_a_corrupt_model_file_is_refused(tmp_path) -> None:  # type: ignore[no-u
     bad.write_bytes(b"GGUF" + b"\x00" * 64)
     with pytest.raises(ModelError, match="could not load"):
         LlamaCppEngine(bad, context_size=256, parallel=1)
+
+
+@pytest.fixture(scope="module")
+def lookup_engine() -> Iterator[LlamaCppEngine]:
+    """The tiny model with prompt-lookup speculation on, otherwise like `tiny_engine`."""
+    engine = LlamaCppEngine(resolve("tiny"), context_size=2048, parallel=4, lookup_draft=4)
+    yield engine
+    asyncio.run(engine.close())
+
+
+_COPY = ("Copy this sentence exactly: The Nile flows through eleven countries and ends in "
+         "the Mediterranean Sea, after a journey of 6650 kilometres.")
+
+
+def _drafted(engine: LlamaCppEngine) -> float:
+    for line in engine.llama_metrics().splitlines():
+        if line.startswith("llamacpp:spec_decode_num_draft_tokens_total"):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_lookup_speculation_drafts_and_keeps_the_greedy_answer(
+    tiny_engine: Engine, lookup_engine: LlamaCppEngine
+) -> None:
+    plain = await tiny_engine.chat(_ask(_COPY, 40))
+    before = _drafted(lookup_engine)
+    drafted = await lookup_engine.chat(_ask(_COPY, 40))
+    assert _drafted(lookup_engine) > before  # it did speculate …
+    assert drafted.content == plain.content  # … and the greedy answer is the same
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "llama.cpp 2026.10 reports other log-probabilities for forced tokens it accepted from a "
+    "draft (-1.53 for -1.88 here): speculation stays off by default, and off for engines "
+    "that score; strict, so a llama.cpp that fixes it shows up here"))
+async def test_lookup_speculation_leaves_forced_scores_alone(
+    tiny_engine: Engine, lookup_engine: LlamaCppEngine
+) -> None:
+    prompt = "The Nile flows through eleven countries. The Nile flows through"
+    choices = [" eleven countries.", " ten countries.", " banana"]
+    plain = await tiny_engine.score_choices(prompt, choices)
+    drafted = await lookup_engine.score_choices(prompt, choices)
+    assert drafted == pytest.approx(plain, abs=1e-3)
+    pieces = [[" eleven", " countries."], [" ten", " countries."]]
+    plain_pieces = await tiny_engine.score_pieces(prompt, pieces)  # type: ignore[attr-defined]
+    drafted_pieces = await lookup_engine.score_pieces(prompt, pieces)
+    assert [x for c in drafted_pieces for x in c] == pytest.approx(
+        [x for c in plain_pieces for x in c], abs=1e-3)

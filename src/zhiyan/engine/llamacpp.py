@@ -50,6 +50,7 @@ class LlamaCppEngine(Engine):
         threads: int = 2,
         max_waiting: int = 16,
         prompt_cache_mib: int = 256,
+        lookup_draft: int = 0,
     ) -> None:
         self.model_id = model_id
         self.context_size = context_size
@@ -74,6 +75,16 @@ class LlamaCppEngine(Engine):
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.endpoint_metrics = True
+        if lookup_draft:
+            # Prompt-lookup speculation: the tokens that followed the last 3 generated ones
+            # earlier in the context (a passage being copied) are drafted, up to
+            # `lookup_draft`, and checked in one batch. llama.cpp applies it to every
+            # request of this server (it has no per-request switch).
+            params.speculative.types = [
+                xllamacpp.common_speculative_type.COMMON_SPECULATIVE_TYPE_NGRAM_SIMPLE]
+            params.speculative.ngram_simple.size_n = 3
+            params.speculative.ngram_simple.size_m = lookup_draft
+            params.speculative.draft.n_max = lookup_draft
         params.warmup = False
         try:
             self._server = xllamacpp.Server(params)
