@@ -137,6 +137,7 @@ def test_a_date_range_is_kept_whole() -> None:
     raw = "本作于1984年10月7日至1985年9月29日由日本电视台播出"
     assert trim_echo(raw, question) == "1984年10月7日至1985年9月29日"
     assert trim_echo("生殖季是每年的10月至12月", "它的生殖季是什么时候？") == "10月至12月"
+    assert trim_echo("生殖季在2至4月", "它的生殖季是什么时候？") == "2至4月"  # not "4月"
 
 
 def test_focus_does_not_count_the_title_as_a_match() -> None:

@@ -51,8 +51,10 @@ _ONE_DATE = (r"\d{1,4}年(?:\s?[（(]\d{3,4}年[）)])?(?:\d{1,2}月)?(?:\d{1,2}
              r"|\d{1,2}月(?:\d{1,2}日)?")
 # A range stays whole ("1984年10月7日至1985年9月29日"): CMRC spans never cut one.
 _ERA = r"(?:(?:(?![于在至到从自])[\u4e00-\u9fff]){2}(?=\d{1,4}年))?"
-_DATE = re.compile(_ERA + r"(?:" + _ONE_DATE + ")"
-                   r"(?:\s?[至到\-－–~～]\s?(?:" + _ONE_DATE + "))?")
+_RANGE = r"\s?[至到\-－–~～]\s?"
+# … as does one whose first end is a bare number ("2至4月", "3-8月").
+_DATE = re.compile(_ERA + r"(?:\d{1,4}" + _RANGE + "(?:" + _ONE_DATE + ")|(?:" + _ONE_DATE + ")"
+                   r"(?:" + _RANGE + "(?:" + _ONE_DATE + "))?)")
 #: what CMRC spans keep before a number ("约两平方公里", "第20张", "达70-80公里") …
 _NUMBER_PREFIX = set("约第达近逾共")
 _NUMBER = re.compile(r"^[\d两一二三四五六七八九十百千万]")
