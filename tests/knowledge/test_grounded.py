@@ -3,9 +3,11 @@ retrieved the reply is "I don't know" with no invented source."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 
-from zhiyan.engine.base import Engine
+from zhiyan.engine.base import ChatChunk, ChatRequest, Engine, Message
 from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.grounded import (
     answer,
@@ -150,3 +152,35 @@ def test_focus_does_not_count_the_title_as_a_match() -> None:
     shown = focus(text, question, 40, title="斯氏腔吻鳕")
     assert "多毛类为食" in shown and len(shown) <= 40
     assert "多毛类" not in focus(text, question, 40)  # counting the name picks another
+
+
+class _Scripted(Engine):
+    """Writes a fixed reply and keeps the request it was asked."""
+
+    model_id, context_size = "scripted", 4096
+
+    def __init__(self, reply: str) -> None:
+        self.reply = reply
+        self.requests: list[ChatRequest] = []
+
+    async def chat_stream(self, request: ChatRequest) -> AsyncIterator[ChatChunk]:
+        self.requests.append(request)
+        yield ChatChunk(delta=self.reply)
+        yield ChatChunk(finish_reason="stop")
+
+    async def count_tokens(self, messages: list[Message]) -> int:
+        return sum(len(m.content) for m in messages)
+
+    async def score_choices(self, prompt: str, choices: list[str]) -> list[float]:
+        raise NotImplementedError
+
+
+@pytest.mark.anyio
+async def test_generation_stops_at_the_passage_number_and_the_span_is_cited(
+    kb: KnowledgeBase) -> None:
+    """The model's "[n]" is not waited for: the passage holding the span is cited."""
+    engine = _Scripted("故宫位于北京市中心")  # what is left once " [" stopped it
+    reply = await answer(engine, kb, "故宫在哪里？", lang="zh")
+    assert engine.requests[0].stop == [" ["]
+    assert reply.kind == "knowledge" and reply.text.endswith("[1]")
+    assert [c.doc_id for c in reply.citations] == ["beijing"]
