@@ -39,6 +39,9 @@ class EngineSettings(BaseModel):
     #: open-ended chat ~3% slower; llama.cpp then reports other log-probabilities for
     #: forced tokens it drafted (score_choices, score_pieces), so 0 (off) is the default
     lookup_draft: int = Field(default=0, ge=0, le=64)
+    #: llama.cpp's own log lines (every request's slot and timings) on stderr; off, only
+    #: its errors are shown, so `zhiyan chat` prints the answer and nothing else
+    llama_logs: bool = False
     #: default answer length when a request names none
     default_max_tokens: int = Field(default=512, ge=1)
     #: for backend = "openai"

@@ -98,6 +98,20 @@ async def test_bounded_queue_refuses_beyond_capacity() -> None:
         await engine.close()
 
 
+@pytest.mark.parametrize("llama_logs", [False, True])
+async def test_llama_cpp_request_logs_only_when_asked(
+        llama_logs: bool, capfd: pytest.CaptureFixture[str]) -> None:
+    engine = LlamaCppEngine(resolve("tiny"), context_size=512, parallel=1,
+                            llama_logs=llama_logs)
+    try:
+        capfd.readouterr()
+        await engine.chat(_ask("Say hello", 4))
+        logged = capfd.readouterr().err
+    finally:
+        await engine.close()
+    assert ("print_timing" in logged) is llama_logs
+
+
 def test_a_corrupt_model_file_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     bad = tmp_path / "broken.gguf"
     bad.write_bytes(b"GGUF" + b"\x00" * 64)

@@ -33,4 +33,5 @@ def build_engine(settings: EngineSettings, progress: Progress | None = None) -> 
         max_waiting=settings.max_waiting,
         prompt_cache_mib=settings.prompt_cache_mib,
         lookup_draft=settings.lookup_draft,
+        llama_logs=settings.llama_logs,
     )

@@ -51,6 +51,7 @@ class LlamaCppEngine(Engine):
         max_waiting: int = 16,
         prompt_cache_mib: int = 256,
         lookup_draft: int = 0,
+        llama_logs: bool = False,
     ) -> None:
         self.model_id = model_id
         self.context_size = context_size
@@ -72,6 +73,7 @@ class LlamaCppEngine(Engine):
         params.cache_prompt = True
         params.n_cache_reuse = 256
         params.cache_ram_mib = prompt_cache_mib
+        params.verbosity = 3 if llama_logs else 1  # 3: llama.cpp's info lines; 1: errors
         params.cpuparams.n_threads = threads
         params.cpuparams_batch.n_threads = threads
         params.endpoint_metrics = True
