@@ -60,6 +60,28 @@ async def test_score_pieces_splits_one_forced_decode_by_piece(tiny_engine: Engin
     assert dot < 0 and paris > london
 
 
+async def test_forced_scores_are_the_raw_probabilities(tiny_engine: LlamaCppEngine) -> None:
+    # what the model says unforced: its top tokens after the prompt, with their log-probs
+    prompt = "The capital of France is"
+    ids = await tiny_engine._tokenize(prompt)
+    top = tiny_engine._server.handle_completions(
+        {"prompt": ids, "max_tokens": 1, "n_probs": 5, "temperature": 0.0})
+    listed = top["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+    texts = [t["token"] for t in listed]
+    # forcing each of them (the first greedy, the others not) reports the same numbers
+    scores = await tiny_engine.score_choices(prompt, texts)
+    assert scores == pytest.approx([t["logprob"] for t in listed], abs=1e-3)
+
+
+async def test_forced_pieces_match_one_token_at_a_time(tiny_engine: LlamaCppEngine) -> None:
+    # the log-prob of a later token is that of the longer prompt's next token
+    prompt = "The capital of France is"
+    ((paris, dot),) = await tiny_engine.score_pieces(prompt, [[" Paris", "."]])
+    (after,) = await tiny_engine.score_choices(prompt + " Paris", ["."])
+    assert dot == pytest.approx(after, abs=0.05)  # a different batch shape, ~1e-3 apart
+    assert paris < 0 and dot < 0
+
+
 async def test_prompt_over_the_context_is_refused_with_the_limit(tiny_engine: Engine) -> None:
     with pytest.raises(ContextOverflowError) as info:
         async for _ in tiny_engine.chat_stream(_ask("word " * 3000)):
@@ -148,10 +170,6 @@ async def test_lookup_speculation_drafts_and_keeps_the_greedy_answer(
     assert drafted.content == plain.content  # … and the greedy answer is the same
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "llama.cpp 2026.10 reports other log-probabilities for forced tokens it accepted from a "
-    "draft (-1.53 for -1.88 here): speculation stays off by default, and off for engines "
-    "that score; strict, so a llama.cpp that fixes it shows up here"))
 async def test_lookup_speculation_leaves_forced_scores_alone(
     tiny_engine: Engine, lookup_engine: LlamaCppEngine
 ) -> None:
