@@ -67,6 +67,11 @@ class Gateway:
             def _handle(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    # the sender died mid-request (a SIGKILLed worker): like any HTTP server,
+                    # drop the truncated request rather than deliver what arrived
+                    self.close_connection = True
+                    return
                 seen = Seen(self.command, self.path, {k.lower(): v for k, v in
                                                      self.headers.items()}, body)
                 status, payload = gateway.answer(seen)
