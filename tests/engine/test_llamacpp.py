@@ -8,7 +8,12 @@ from collections.abc import Iterator
 import pytest
 
 from zhiyan.engine.base import ChatRequest, Engine, Message
-from zhiyan.engine.errors import ContextOverflowError, ModelError, QueueFullError
+from zhiyan.engine.errors import (
+    ContextOverflowError,
+    EngineError,
+    ModelError,
+    QueueFullError,
+)
 from zhiyan.engine.llamacpp import LlamaCppEngine
 from zhiyan.engine.models import resolve
 
@@ -58,6 +63,17 @@ async def test_score_pieces_splits_one_forced_decode_by_piece(tiny_engine: Engin
     # the first piece is exactly the choice alone; the second is scored after it
     assert abs(paris - alone[0]) < 0.5 and abs(london - alone[1]) < 0.5
     assert dot < 0 and paris > london
+
+
+async def test_a_choice_split_into_bytes_is_refused_before_any_decoding(
+        tiny_engine: Engine) -> None:
+    """llama.cpp reports no probability for part of a character (the tiny model splits
+    Chinese into bytes), so the engine says so at once rather than decoding in vain."""
+    with pytest.raises(EngineError, match="splits into bytes"):
+        await tiny_engine.score_choices("She gave a", [" smile", "一嚬一笑"])
+    with pytest.raises(EngineError, match="splits into bytes"):
+        await tiny_engine.score_pieces("She gave a", [[" smile", "一嚬"]])  # type: ignore[attr-defined]
+    assert tiny_engine.in_flight == 0
 
 
 async def test_forced_scores_are_the_raw_probabilities(tiny_engine: LlamaCppEngine) -> None:

@@ -152,8 +152,9 @@ class ClozeSolver:
     async def _score(self, prompt: str, choices: list[str]) -> list[float]:
         """`score_choices`, tolerating choices the engine cannot force.
 
-        llama.cpp's token grammar fails on a choice containing a character that the
-        tokenizer splits into byte pieces (嚬 in 一嚬一笑). Such a choice is scored as the
+        The engine refuses a choice containing a character that the tokenizer splits
+        into byte pieces (嚬 in 一嚬一笑): llama.cpp gives no probability for part of a
+        character. Such a choice is scored as the
         worst of the others rather than losing the whole item; `unscored` counts them.
         """
         totals = await self._score_pieces(prompt, [[c] for c in choices])

@@ -199,6 +199,28 @@ class LlamaCppEngine(Engine):
         response.raise_for_status()
         return list(response.json()["tokens"])
 
+    def _forced_tokens_sync(self, text: str) -> tuple[list[int], bool]:
+        """Token ids of text to force, and whether every token is whole UTF-8 text.
+
+        llama.cpp reports no probability for a token that is part of a character the
+        tokenizer splits into bytes (嚬 in 一嚬一笑), by logit bias or by grammar, so such text
+        cannot be scored; knowing it before decoding costs nothing."""
+        response = self._http.post("/tokenize", json={"content": text, "with_pieces": True})
+        response.raise_for_status()
+        tokens = response.json()["tokens"]
+        return [t["id"] for t in tokens], all(isinstance(t["piece"], str) for t in tokens)
+
+    async def _forced_tokens(self, texts: list[str]) -> list[int]:
+        ids: list[int] = []
+        for text in texts:
+            if text:
+                part, whole = await asyncio.to_thread(self._forced_tokens_sync, text)
+                if not whole:
+                    raise EngineError(f"{text[:40]!r} holds a character the tokenizer splits "
+                                      "into bytes; llama.cpp cannot score it")
+                ids.extend(part)
+        return ids
+
     def _count_sync(self, messages: list[Message]) -> int:
         response = self._http.post(
             "/apply-template", json={"messages": [m.model_dump() for m in messages]}
@@ -223,7 +245,7 @@ class LlamaCppEngine(Engine):
         if not choices:
             raise BadRequestError("score_choices needs at least one choice")
         prompt_ids = await self._tokenize(prompt)
-        token_lists = [await self._tokenize(c) for c in choices]
+        token_lists = [await self._forced_tokens([c]) for c in choices]
         steps = await self._force(prompt_ids, token_lists)
         return [float(sum(s)) for s in steps]
 
@@ -235,7 +257,7 @@ class LlamaCppEngine(Engine):
         if not choices or not all(choices):
             raise BadRequestError("score_pieces needs choices of at least one piece")
         prompt_ids = await self._tokenize(prompt)
-        piece_ids = [[await self._tokenize(p) if p else [] for p in c] for c in choices]
+        piece_ids = [[await self._forced_tokens([p]) for p in c] for c in choices]
         steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids])
         out: list[list[float]] = []
         for pieces, logprobs in zip(piece_ids, steps, strict=True):
@@ -253,24 +275,6 @@ class LlamaCppEngine(Engine):
         if longest > self.context_size:
             raise ContextOverflowError(longest, self.context_size)
         loop = asyncio.get_running_loop()
-
-        def by_grammar(tokens: list[int]) -> list[float]:
-            grammar = "root ::= " + " ".join(f"<[{t}]>" for t in tokens)
-            result = self._server.handle_completions(
-                {
-                    "prompt": prompt_ids,
-                    "max_tokens": len(tokens),
-                    "n_probs": 1,
-                    "temperature": 0.0,
-                    "grammar": grammar,
-                    "cache_prompt": True,
-                }
-            )
-            _raise_if_error(result)
-            content = result["choices"][0]["logprobs"]["content"]
-            if len(content) != len(tokens):
-                raise EngineError(f"llama.cpp could not force {tokens}")
-            return [float(step["logprob"]) for step in content]
 
         def score(tokens: list[int]) -> list[float]:
             # One request per forced token: the prompt grows by the tokens already forced
@@ -297,10 +301,7 @@ class LlamaCppEngine(Engine):
                 _raise_if_error(result)
                 logprobs = result["choices"][0].get("logprobs")
                 if not logprobs or not logprobs.get("content"):
-                    # llama.cpp holds back a token that is an incomplete UTF-8 piece (a
-                    # character split into bytes), its probability included: such a list
-                    # is forced in one decode, which reports the bytes once complete
-                    return by_grammar(tokens)
+                    raise EngineError(f"llama.cpp reported no probability for token {token}")
                 step = logprobs["content"][0]
                 if step.get("id", token) != token:
                     raise EngineError(f"llama.cpp did not force token {token}: {step}")
