@@ -98,8 +98,9 @@ class DenseMeaning:
 
     def __init__(self) -> None:
         from zhiyan.knowledge.embed import shared_e5
+        from zhiyan.knowledge.settings import KnowledgeSettings
 
-        self._e5 = shared_e5()
+        self._e5 = shared_e5(KnowledgeSettings().embed_threads)  # the knowledge base's own
         self._vectors: dict[str, np.ndarray] = {}
 
     def similarities(self, text: str, words: list[str]) -> list[float]:

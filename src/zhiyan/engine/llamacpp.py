@@ -210,15 +210,13 @@ class LlamaCppEngine(Engine):
         tokens = response.json()["tokens"]
         return [t["id"] for t in tokens], all(isinstance(t["piece"], str) for t in tokens)
 
-    async def _forced_tokens(self, texts: list[str]) -> list[int]:
-        ids: list[int] = []
-        for text in texts:
-            if text:
-                part, whole = await asyncio.to_thread(self._forced_tokens_sync, text)
-                if not whole:
-                    raise EngineError(f"{text[:40]!r} holds a character the tokenizer splits "
-                                      "into bytes; llama.cpp cannot score it")
-                ids.extend(part)
+    async def _forced_tokens(self, text: str) -> list[int]:
+        if not text:
+            return []
+        ids, whole = await asyncio.to_thread(self._forced_tokens_sync, text)
+        if not whole:
+            raise EngineError(f"{text[:40]!r} holds a character the tokenizer splits into "
+                              "bytes; llama.cpp cannot score it")
         return ids
 
     def _count_sync(self, messages: list[Message]) -> int:
@@ -245,7 +243,7 @@ class LlamaCppEngine(Engine):
         if not choices:
             raise BadRequestError("score_choices needs at least one choice")
         prompt_ids = await self._tokenize(prompt)
-        token_lists = [await self._forced_tokens([c]) for c in choices]
+        token_lists = [await self._forced_tokens(c) for c in choices]
         steps = await self._force(prompt_ids, token_lists)
         return [float(sum(s)) for s in steps]
 
@@ -257,7 +255,7 @@ class LlamaCppEngine(Engine):
         if not choices or not all(choices):
             raise BadRequestError("score_pieces needs choices of at least one piece")
         prompt_ids = await self._tokenize(prompt)
-        piece_ids = [[await self._forced_tokens([p]) for p in c] for c in choices]
+        piece_ids = [[await self._forced_tokens(p) for p in c] for c in choices]
         steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids])
         out: list[list[float]] = []
         for pieces, logprobs in zip(piece_ids, steps, strict=True):

@@ -77,14 +77,10 @@ class E5Embedder(Embedder):
             return vector
 
 
-def shared_e5(threads: int = 2) -> E5Embedder:
+@functools.cache
+def shared_e5(threads: int) -> E5Embedder:
     """The process's e5 model for this thread count: the knowledge base and the idiom
     meanings share it rather than each loading a copy (~70 MB apiece)."""
-    return _shared_e5(threads)
-
-
-@functools.cache
-def _shared_e5(threads: int) -> E5Embedder:  # one cache key per count, however it is passed
     return E5Embedder(threads=threads)
 
 
