@@ -35,10 +35,10 @@ class EngineSettings(BaseModel):
     prompt_cache_mib: int = Field(default=256, ge=0)
     #: prompt-lookup speculative decoding: up to this many tokens that followed the same
     #: 3 tokens earlier in the context are drafted and verified in one batch (llama.cpp
-    #: "ngram-simple"). 4 makes answers copied from passages 12-19% faster to generate, and
-    #: open-ended chat between 8% faster and 3% slower; llama.cpp then reports other
-    #: log-probabilities for forced tokens it drafted (score_choices, score_pieces), so 0
-    #: (off) is the default
+    #: "ngram-simple"). 4 makes answers copied from passages 12-19% faster to generate, but
+    #: open-ended chat between 8% faster and 3% slower, and it changes some greedy chat
+    #: answers (batched logits differ in the last bits), so 0 (off) is the default. Forced
+    #: scoring (score_choices, score_pieces) is unaffected: one token per request
     lookup_draft: int = Field(default=0, ge=0, le=64)
     #: llama.cpp's own log lines (every request's slot and timings) on stderr; off, only
     #: its errors are shown, so `zhiyan chat` prints the answer and nothing else
