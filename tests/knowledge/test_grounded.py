@@ -19,6 +19,7 @@ from zhiyan.knowledge.grounded import (
     relevant,
     snap,
     trim_echo,
+    widen,
 )
 from zhiyan.knowledge.types import Hit
 
@@ -132,6 +133,39 @@ def test_finish_keeps_a_verbatim_span_and_cites_its_passage() -> None:
 ])
 def test_span_edges_follow_the_annotators(answer: str, passage: str, span: str) -> None:
     assert boundaries(answer, [passage]) == span
+
+
+@pytest.mark.parametrize(("passage", "span", "question", "widened"), [
+    # why / how / yes-no: the whole sentence holding the span
+    ("谭望嵩在北京奥运会比赛中。第52分钟因恶意蹬踏对方球员，被红牌罚下。赛后停赛。",
+     "恶意蹬踏对方球员", "他为什么被罚红牌？", "第52分钟因恶意蹬踏对方球员，被红牌罚下"),
+    ("次磷酸盐经酸化得到次磷酸。次磷酸钡与硫酸反应后过滤，并用乙醚萃取，可得到较纯的溶液。",
+     "用乙醚萃取", "如何得到较纯的次磷酸溶液？",
+     "次磷酸钡与硫酸反应后过滤，并用乙醚萃取，可得到较纯的溶液"),
+    ("丙烯颜料有轻微毒性。溶于汽油。", "有轻微毒性", "丙烯颜料有毒吗？", "丙烯颜料有轻微毒性"),
+    # "有什么特点", "哪些": whole clauses, not the sentence
+    ("花冠黄绿色；副花冠5裂，肉质，短于花药；花粉块长圆形。", "5裂，肉", "副花冠有什么特点？",
+     "副花冠5裂，肉质"),
+    ("夜来香原产中国，分布在亚洲、美洲、欧洲；生长于山坡灌木丛中。", "亚洲、美洲",
+     "夜来香分布在哪些地区？", "分布在亚洲、美洲、欧洲"),
+    # the rest: the few characters back to a clause start, not past a closing bracket
+    ("偶在胃中发现甲壳类，生殖季在2至4月。", "2至4月", "它的生殖季是什么时候？", "生殖季在2至4月"),
+    ("夜来香是萝藦科的植物，别名“夜香花”、“夜兰香”。", "夜香花”、“夜兰香”", "夜来香的别名是什么？",
+     "别名“夜香花”、“夜兰香”"),
+    ("鸟兽脚类（Avetheropoda）是兽脚亚目坚尾龙类的演化支。", "兽脚亚目坚尾龙类",
+     "鸟兽脚类是什么动物的演化支？", "兽脚亚目坚尾龙类"),
+    ("形成的衍生物HO(O)P(R)R'称为次膦酸。", "次膦酸", "这种衍生物叫什么？", "次膦酸"),
+    # who, where, how many: as the model gave it
+    ("教堂由建筑师博罗米尼设计。", "博罗米尼", "教堂是由谁设计的？", "博罗米尼"),
+    ("伊丽莎白港机场有三条跑道。", "三条跑道", "机场有几条跑道？", "三条跑道"),
+    ("若平面数为n，那么该棱柱便称为n-棱柱。", "n-棱柱", "该棱柱被称为什么？", "n-棱柱"),
+    ("Nairobi is the capital of Kenya, as it has been.", "Kenya", "Why is Nairobi the capital?",
+     "Kenya"),  # the rules are CMRC's: Chinese questions only
+])
+def test_spans_widen_to_what_annotators_mark_for_the_question(
+        passage: str, span: str, question: str, widened: str) -> None:
+    assert widen(span, question, ["无关的资料。", passage]) == widened
+    assert widen("不在资料中", question, [passage]) == "不在资料中"
 
 
 def test_a_date_range_is_kept_whole() -> None:
