@@ -167,6 +167,7 @@ def test_span_edges_follow_the_annotators(answer: str, passage: str, span: str) 
     ("教堂由建筑师博罗米尼设计。", "博罗米尼", "教堂是由谁设计的？", "博罗米尼"),
     ("伊丽莎白港机场有三条跑道。", "三条跑道", "机场有几条跑道？", "三条跑道"),
     ("若平面数为n，那么该棱柱便称为n-棱柱。", "n-棱柱", "该棱柱被称为什么？", "n-棱柱"),
+    ("它的幼笋可食用，一般称之为「玉席」。", "玉席", "它又被称之为什么？", "玉席"),
     ("Nairobi is the capital of Kenya, as it has been.", "Kenya", "Why is Nairobi the capital?",
      "Kenya"),  # the rules are CMRC's: Chinese questions only
 ])

@@ -79,7 +79,8 @@ _SENTENCE_END = re.compile(r"(?<=[。！？!?])\s*")
 _SENTENCE_Q = re.compile(r"为什么|为何|原因|何故|怎样|怎么|如何|什么样|吗[？?]?$"
                          r"|^什么是|^[^的]{1,15}是什么[？?]?$")
 _THEREFORE = re.compile(r"因此|所以|因而|于是|故此|从而")
-_NOT_WHY = re.compile(r"[称成作认以叫]为什么")  # "被称为什么" asks for a name
+#: "被称为什么", "称之为什么", "列为什么" ask for a name, not a reason
+_NOT_WHY = re.compile(r"[称成作认以叫之视名改译列分选定封任评升更]为什么")
 _CLAUSE_Q = re.compile(
     r"哪些|(?:有|具有)(?:什么|哪些|何)(?:特点|特征|特色|作用|用途|影响|意义|变化|好处|危害|功能"
     r"|优点|缺点|不同|区别|之处|贡献|成就)|(?:特点|特征|区别|分别|不同)是什么")
