@@ -9,6 +9,7 @@ import pytest
 
 from zhiyan.engine.base import ChatRequest, Engine, Message
 from zhiyan.engine.errors import (
+    BadRequestError,
     ContextOverflowError,
     EngineError,
     ModelError,
@@ -97,6 +98,19 @@ async def test_forced_pieces_match_one_token_at_a_time(tiny_engine: LlamaCppEngi
     assert dot == pytest.approx(after, abs=0.05)  # a different batch shape, ~1e-3 apart
     assert paris < 0 and dot < 0
 
+
+
+async def test_given_pieces_are_context_not_scored(tiny_engine: LlamaCppEngine) -> None:
+    # a shortlist's second look: the choice itself is read as prompt, only what follows
+    # is forced, and its log-prob is the one the full forced decode gives it
+    prompt = "The capital of France is"
+    ((_, dot, end),) = await tiny_engine.score_pieces(prompt, [[" Paris", ".", " It"]])
+    ((dot_given, end_given),) = await tiny_engine.score_pieces(
+        prompt, [[" Paris", ".", " It"]], given=1)
+    assert dot_given == pytest.approx(dot, abs=0.05)
+    assert end_given == pytest.approx(end, abs=0.05)
+    with pytest.raises(BadRequestError, match="more than 1 pieces"):
+        await tiny_engine.score_pieces(prompt, [[" Paris"]], given=1)
 
 async def test_prompt_over_the_context_is_refused_with_the_limit(tiny_engine: Engine) -> None:
     with pytest.raises(ContextOverflowError) as info:

@@ -247,34 +247,42 @@ class LlamaCppEngine(Engine):
         steps = await self._force(prompt_ids, token_lists)
         return [float(sum(s)) for s in steps]
 
-    async def score_pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
+    async def score_pieces(self, prompt: str, choices: list[list[str]],
+                           given: int = 0) -> list[list[float]]:
         """Like `score_choices`, but each choice is a sequence of pieces, each tokenized on
         its own, and the log-probability of every piece (given the prompt and the pieces
         before it) comes back separately: one forced decode yields, say, both
-        log P(idiom | before) and log P(idiom + text after | before)."""
-        if not choices or not all(choices):
-            raise BadRequestError("score_pieces needs choices of at least one piece")
+        log P(idiom | before) and log P(idiom + text after | before).
+
+        The first `given` pieces of each choice are context, not scored: they are read
+        with the prompt in one batch instead of forced a token at a time, and only the
+        later pieces' log-probabilities come back (a second look at a shortlist of
+        candidates already scored costs only the text after them)."""
+        if not choices or not all(len(c) > given for c in choices):
+            raise BadRequestError(f"score_pieces needs choices of more than {given} pieces")
         prompt_ids = await self._tokenize(prompt)
         piece_ids = [[await self._forced_tokens(p) for p in c] for c in choices]
-        steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids])
+        steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids],
+                                  [sum(map(len, c[:given])) for c in piece_ids])
         out: list[list[float]] = []
         for pieces, logprobs in zip(piece_ids, steps, strict=True):
             sums, at = [], 0
-            for p in pieces:
+            for p in pieces[given:]:
                 sums.append(float(sum(logprobs[at:at + len(p)])))
                 at += len(p)
             out.append(sums)
         return out
 
-    async def _force(self, prompt_ids: list[int],
-                     token_lists: list[list[int]]) -> list[list[float]]:
-        """The log-probability of each forced token of each list after `prompt_ids`."""
+    async def _force(self, prompt_ids: list[int], token_lists: list[list[int]],
+                     starts: list[int] | None = None) -> list[list[float]]:
+        """The log-probability of each forced token of each list after `prompt_ids`;
+        a list's tokens before its `starts` entry are read as prompt, not forced."""
         longest = len(prompt_ids) + max(len(t) for t in token_lists)
         if longest > self.context_size:
             raise ContextOverflowError(longest, self.context_size)
         loop = asyncio.get_running_loop()
 
-        def score(tokens: list[int]) -> list[float]:
+        def score(tokens: list[int], start: int) -> list[float]:
             # One request per forced token: the prompt grows by the tokens already forced
             # (the slot's cache holds them, so each request evaluates one new token), and
             # a logit bias makes the greedy pick the forced token. `n_probs` reports the
@@ -285,7 +293,8 @@ class LlamaCppEngine(Engine):
             # request also means speculative drafting never applies here (llama.cpp
             # reports no probabilities for drafted tokens).
             out: list[float] = []
-            for k, token in enumerate(tokens):
+            for k in range(start, len(tokens)):
+                token = tokens[k]
                 result = self._server.handle_completions(
                     {
                         "prompt": prompt_ids + tokens[:k],
@@ -311,12 +320,14 @@ class LlamaCppEngine(Engine):
         # interleave in a slot and re-evaluate each other's tokens (measured: 2x slower).
         slots = asyncio.Semaphore(self.parallel)
 
-        async def score_in_a_slot(tokens: list[int]) -> list[float]:
+        async def score_in_a_slot(tokens: list[int], start: int) -> list[float]:
             async with slots:
-                return await loop.run_in_executor(self._pool, score, tokens)
+                return await loop.run_in_executor(self._pool, score, tokens, start)
 
         with self._admit():
-            return list(await asyncio.gather(*(score_in_a_slot(t) for t in token_lists)))
+            return list(await asyncio.gather(*(
+                score_in_a_slot(t, s) for t, s in
+                zip(token_lists, starts or [0] * len(token_lists), strict=True))))
 
     # -- health and shutdown ---------------------------------------------------------
 
