@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 import random
 
 import pytest
 
 from tests.conftest import SHARED_DATA
 from zhiyan.chengyu.cloze import (
+    SHORTLIST,
     ClozeInputError,
     ClozeSolver,
     accuracy,
@@ -77,9 +79,25 @@ class _LengthEngine(Engine):
         self.prompts.append(prompt)
         return [-float(len(c)) for c in choices]
 
-    async def _pieces(self, prompt: str, choices: list[list[str]]) -> list[list[float]]:
+    async def _pieces(self, prompt: str, choices: list[list[str]],
+                      given: int = 0) -> list[list[float]]:
         self.prompts.append(prompt)
-        return [[-float(len(p)) for p in c] for c in choices]
+        return [[-float(len(p)) for p in c[given:]] for c in choices]
+
+
+class _TableEngine(_LengthEngine):
+    """Scores each piece from a table and records what was forced, and what was given."""
+
+    def __init__(self, table: dict[str, float]) -> None:
+        super().__init__(pieces=True)
+        self.table = table
+        self.calls: list[tuple[list[list[str]], int]] = []
+
+    async def _pieces(self, prompt: str, choices: list[list[str]],
+                      given: int = 0) -> list[list[float]]:
+        self.calls.append((choices, given))
+        return [[self.table[p] if i == 0 else self.table[c[0] + p]
+                 for i, p in enumerate(c) if i >= given] for c in choices]
 
 
 @pytest.mark.anyio
@@ -95,6 +113,32 @@ async def test_lm_features_come_from_one_decode_split_at_the_suffix_lengths(piec
     assert set(engine.prompts) == {"文章：三四五六七"}  # only prefix_chars of the text before
     if pieces:
         assert len(engine.prompts) == 1  # one call scores every candidate and every cut
+
+
+@pytest.mark.anyio
+async def test_shortlist_scores_the_text_after_the_blank_only_for_the_best_idioms() -> None:
+    # idiom alone: 甲 > 乙 > 丙 > 丁; with the text after the blank 乙 fits best, and 丙
+    # would fit better still but is not on the two-candidate shortlist
+    table = {"甲甲甲甲": -1.0, "乙乙乙乙": -2.0, "丙丙丙丙": -3.0, "丁丁丁丁": -9.0,
+             "甲甲甲甲之后": -10.0, "乙乙乙乙之后": -1.0, "丙丙丙丙之后": 0.5}
+    engine = _TableEngine(table)
+    solver = ClozeSolver(engine, {"lm_fill": 1.0}, suffix_chars=2, shortlist=2,
+                         shortlist_weights={"lm_idiom": 1.0})
+    item = parse_item("前文#idiom#之后。", ["丁丁丁丁", "丙丙丙丙", "乙乙乙乙", "甲甲甲甲"])
+    result = await solver.solve(item)
+    assert result.choice == 2 and result.shortlist == [3, 2]
+    # one pass of idioms for all four, then the text after only for the two, idioms given
+    assert engine.calls == [([["丁丁丁丁"], ["丙丙丙丙"], ["乙乙乙乙"], ["甲甲甲甲"]], 0),
+                            ([["甲甲甲甲", "之后"], ["乙乙乙乙", "之后"]], 1)]
+    assert result.features["lm_fill"][2:] == [-2.0 + -1.0, -1.0 + -10.0]
+    assert all(math.isnan(v) for v in result.features["lm_fill"][:2])
+    # the shortlist ranks above the rest, which keep their first-step order
+    assert result.scores[2] > result.scores[3] > result.scores[1] > result.scores[0]
+
+    # shortlist 0: every candidate's text after the blank in one forced decode, as before
+    whole = await ClozeSolver(engine, {"lm_fill": 1.0}, suffix_chars=2, shortlist=0).solve(
+        parse_item("前文#idiom#之后。", ["丙丙丙丙", "乙乙乙乙", "甲甲甲甲"]))
+    assert whole.choice == 0 and engine.calls[-1][1] == 0 and len(engine.calls) == 3
 
 
 def test_fit_learns_which_feature_carries_the_answer() -> None:
@@ -143,5 +187,6 @@ async def test_default_model_with_knowledge_solves_a_clear_blank(default_engine:
     content = "文章已经写得很完整了，你再加一段结尾就是#idiom#，反而把好文章弄坏了。"
     candidates = ["画蛇添足", "守株待兔", "叶公好龙", "亡羊补牢"]
     result = await ClozeSolver(default_engine).solve(parse_item(content, candidates))
-    assert result.used_model and set(result.features) == {"lm_fill", "meaning", "meaning_e5"}
-    assert result.choice == 0
+    assert result.used_model and result.choice == 0
+    assert set(result.features) == {"lm_idiom", "lm_fill", "meaning", "meaning_e5"}
+    assert len(result.shortlist) == SHORTLIST and 0 in result.shortlist

@@ -40,6 +40,16 @@ def test_eval_chid_on_real_items_then_fit_weights(tmp_path: Path) -> None:
               "--out", "own.json", cwd=tmp_path)
     assert own.returncode == 0 and "items: 12" in own.stdout, own.stderr[-2000:]
 
+    # without --features the shipped solver decides and is timed (the tiny model cannot
+    # score Chinese, so idiom knowledge decides here; the default model's path is in the
+    # slow cloze test)
+    solved = run("eval", "chid", str(data), "--limit", "2", "--model", "tiny",
+                 "--out", "s.json", cwd=tmp_path)
+    assert solved.returncode == 0, solved.stderr[-2000:]
+    report = json.loads((tmp_path / "s.json").read_text(encoding="utf-8"))
+    assert report["decided_by"] == "solver (shortlist)" and report["items"] == 2
+    assert all(0 <= r["choice"] < 7 and "shortlist" in r for r in report["rows"])
+
     fitted = run("eval", "chid-fit", "own.json", "r.json", cwd=tmp_path)
     assert fitted.returncode == 0, fitted.stderr[-2000:]
     assert "fitted on own.json (12 items)" in fitted.stdout and "r.json" in fitted.stdout

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,7 @@ import typer
 
 from zhiyan.chengyu.cloze import (
     FEATURES,
+    SHORTLIST,
     ClozeItem,
     ClozeSolver,
     accuracy,
@@ -45,13 +47,16 @@ def load_items(path: Path, limit: int | None = None) -> list[ClozeItem]:
 
 
 async def run(engine: Engine | None, items: list[ClozeItem],
-              weights: dict[str, float] | None = None, want: tuple[str, ...] = FEATURES,
+              weights: dict[str, float] | None = None, want: tuple[str, ...] | None = FEATURES,
               progress: Path | None = None, prefix_chars: int | None = None,
-              suffix_chars: int | None = None) -> dict[str, Any]:
-    """Solve every item; return the figures and each item's features. With `progress`,
-    each item's row is appended there as it completes (long runs on busy machines)."""
+              suffix_chars: int | None = None, shortlist: int = SHORTLIST) -> dict[str, Any]:
+    """Solve every item; return the figures and each item's features. With `want`, those
+    features are computed for every candidate (to fit weights) and the weights decide;
+    without, the shipped solver decides (its shortlist) and is what is timed. With
+    `progress`, each item's row is appended there as it completes (long runs on busy
+    machines)."""
     solver = ClozeSolver(engine, weights, prefix_chars=prefix_chars,  # type: ignore[arg-type]
-                         suffix_chars=suffix_chars)
+                         suffix_chars=suffix_chars, shortlist=shortlist)
     rows: list[dict[str, Any]] = []
     started = time.perf_counter()
     right = 0
@@ -59,27 +64,38 @@ async def run(engine: Engine | None, items: list[ClozeItem],
     for n, item in enumerate(items, 1):
         result_started = time.perf_counter()
         cpu = time.process_time()
-        features = await solver.features(item, want)
+        if want is None:
+            result = await solver.solve(item)
+            features = {k: [None if math.isnan(v) else v for v in values]
+                        for k, values in result.features.items()}
+            choice = result.choice
+        else:
+            features = await solver.features(item, want)
+            scores = combine(features, {k: w for k, w in solver.weights.items()
+                                        if k in features})
+            choice = max(range(len(scores)), key=scores.__getitem__)
         row = {
             "id": item.id,
             "candidates": item.candidates,
             "answer": item.answer,
             "features": features,
+            "choice": choice,
             "seconds": time.perf_counter() - result_started,
             # CPU time of every thread in this process (llama.cpp's included): on a busy
             # machine this, not the wall clock, says what an item costs on free cores
             "cpu_seconds": time.process_time() - cpu,
         }
+        if want is None:
+            row["shortlist"] = result.shortlist
         rows.append(row)
-        scores = combine(features, {k: w for k, w in solver.weights.items() if k in features})
-        right += max(range(len(scores)), key=scores.__getitem__) == item.answer
+        right += choice == item.answer
         typer.echo(f"[{n}/{len(items)}] {row['seconds']:.1f}s  running accuracy "
                    f"{right / n:.3f}", err=True)
         if progress is not None:
             with progress.open("a", encoding="utf-8") as f:
                 f.write(json.dumps(row, ensure_ascii=False) + "\n")
     elapsed = time.perf_counter() - started
-    report = summarize(rows, solver.weights)
+    report = summarize(rows, solver.weights, decided=want is None)
     report["items_per_second"] = len(items) / elapsed if elapsed else 0.0
     report["seconds_per_item"] = elapsed / len(items) if items else 0.0
     report["cpu_seconds_per_item"] = (time.process_time() - cpu_started) / max(len(items), 1)
@@ -88,24 +104,33 @@ async def run(engine: Engine | None, items: list[ClozeItem],
     return report
 
 
-def summarize(rows: list[dict[str, Any]], weights: dict[str, float]) -> dict[str, Any]:
-    labelled = [(r["features"], r["answer"]) for r in rows if r["answer"] is not None]
+def summarize(rows: list[dict[str, Any]], weights: dict[str, float],
+              decided: bool = False) -> dict[str, Any]:
+    """Accuracy and most confused pairs: of the choices the rows record (`decided`: the
+    shipped solver's) or of `weights` applied to the rows' features. The language model
+    alone is the baseline: `lm_fill` where every candidate has it, else `lm_idiom`."""
     confused: Counter[tuple[str, str]] = Counter()
     present = set(rows[0]["features"]) if rows else set()
     weights = {k: w for k, w in weights.items() if k in present}
-    for r in rows:
-        if r["answer"] is None:
-            continue
-        scores = combine(r["features"], weights)
-        choice = max(range(len(scores)), key=scores.__getitem__)
-        r["choice"] = choice
-        if choice != r["answer"]:
-            confused[(r["candidates"][r["answer"]], r["candidates"][choice])] += 1
+    labelled = [r for r in rows if r["answer"] is not None]
+    right = 0
+    for r in labelled:
+        if not decided:
+            scores = combine(r["features"], weights)
+            r["choice"] = max(range(len(scores)), key=scores.__getitem__)
+        right += r["choice"] == r["answer"]
+        if r["choice"] != r["answer"]:
+            confused[(r["candidates"][r["answer"]], r["candidates"][r["choice"]])] += 1
+    alone = next((k for k in ("lm_fill", "lm_idiom") if k in present and
+                  all(None not in r["features"][k] for r in labelled)), None)
     return {
         "items": len(rows),
+        "decided_by": "solver (shortlist)" if decided else "weights",
         "weights": weights,
-        "accuracy": accuracy(labelled, weights),
-        "accuracy_lm_only": accuracy(labelled, LM_ONLY) if "lm_fill" in present else None,
+        "accuracy": right / len(labelled) if labelled else 0.0,
+        "lm_alone": alone,
+        "accuracy_lm_only": accuracy([(r["features"], r["answer"]) for r in labelled],
+                                     {alone: 1.0}) if alone else None,
         "confused": [{"answer": a, "chosen": c, "count": n} for (a, c), n in
                      confused.most_common(10)],
     }
@@ -114,7 +139,8 @@ def summarize(rows: list[dict[str, Any]], weights: dict[str, float]) -> dict[str
 def _print(report: dict[str, Any]) -> None:
     typer.echo(f"items: {report['items']}")
     lm_only = report["accuracy_lm_only"]
-    baseline = f"language model alone: {100 * lm_only:.1f}%, " if lm_only is not None else ""
+    baseline = (f"language model alone ({report['lm_alone']}): {100 * lm_only:.1f}%, "
+                if lm_only is not None else "")
     typer.echo(f"accuracy: {100 * report['accuracy']:.1f}%  ({baseline}random 1/7: 14.3%)")
     if "items_per_second" in report:
         typer.echo(f"speed: {report['items_per_second']:.2f} items/s "
@@ -140,8 +166,11 @@ def register(eval_app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="write the report JSON here")] = None,
         threads: Annotated[int, typer.Option(help="llama.cpp threads")] = 2,
         features: Annotated[str, typer.Option(
-            help="features to compute (all, to fit weights; 'meaning' needs no model)")] = ",".join(
-                FEATURES),
+            help="features to compute for every candidate, e.g. to fit weights ('meaning' "
+                 "needs no model); empty: run and time the shipped solver")] = "",
+        shortlist: Annotated[int, typer.Option(
+            help="the solver's shortlist (0: every candidate's text after the blank)")]
+            = SHORTLIST,
         progress: Annotated[Path | None, typer.Option(
             help="append each item's row to this JSONL as it completes")] = None,
         weights: Annotated[str | None, typer.Option(
@@ -156,13 +185,13 @@ def register(eval_app: typer.Typer) -> None:
         from zhiyan.engine.factory import build_engine
 
         items = load_items(file, limit)[skip:]
-        want = tuple(f.strip() for f in features.split(",") if f.strip())
+        want = tuple(f.strip() for f in features.split(",") if f.strip()) or None
         chosen = None
         if weights:
             chosen = {k.strip(): float(v) for k, v in
                       (pair.split("=", 1) for pair in weights.split(",") if "=" in pair)}
         engine = None
-        if any(f.startswith("lm_") for f in want):
+        if want is None or any(f.startswith("lm_") for f in want):
             # One slot: the candidates then share the slot's cached prefix one after
             # another, which on a CPU beats evaluating the same prefix in seven slots.
             engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1,
@@ -171,7 +200,8 @@ def register(eval_app: typer.Typer) -> None:
         async def go() -> dict[str, Any]:
             try:
                 return await run(engine, items, chosen, want=want, progress=progress,
-                                 prefix_chars=prefix_chars, suffix_chars=suffix_chars)
+                                 prefix_chars=prefix_chars, suffix_chars=suffix_chars,
+                                 shortlist=shortlist)
             finally:
                 if engine is not None:
                     await engine.close()
