@@ -6,8 +6,11 @@ the passage number, and the reply is verified against the passages: a citation a
 names a passage that was shown, and an answer found in no cited passage is re-attributed to
 the passage that contains it. Generation stops where the model opens the bracket of its
 passage number (`ANSWER_STOP`): the span is snapped to the passage that holds it anyway, and
-the number and end of turn cost three more decoding steps. When retrieval finds nothing
-relevant the reply says it does not know (kind "dont_know") and cites nothing.
+the number and end of turn cost three more decoding steps. The span is then widened to
+what the question asks for (`widen`: the whole sentence for a why or how question, whole
+clauses for "哪些"), which costs no decoding: the model only has to point at the place.
+When retrieval finds nothing relevant the reply says it does not know (kind "dont_know")
+and cites nothing.
 """
 
 from __future__ import annotations
