@@ -3,12 +3,17 @@ with citations, streaming, languages the model writes poorly, and memory."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zhiyan.assistant.turn import Assistant, AssistantSettings, Turn, _Plan
 from zhiyan.config import EngineSettings, Settings
 from zhiyan.engine.base import Engine, Message
 from zhiyan.i18n import t
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.types import Document
 
 pytestmark = pytest.mark.anyio
 
@@ -184,3 +189,37 @@ async def test_history_a_channel_sends_is_fitted_by_summary(tiny_engine: Engine)
     fitted = await fit_history(tiny_engine, history, budget=80, summary_tokens=16)
     assert fitted[0].role == "system" and fitted[0].content.startswith("Summary of")
     assert fitted[-1] == history[-1] and len(fitted) < len(history)
+
+
+async def test_a_follow_up_without_its_subject_is_about_the_conversations_document(
+        tiny_engine: Engine, tmp_path: Path) -> None:
+    """Stored conversations (SMS) and sent histories (the OpenAI API) alike."""
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many([
+        Document(id="star", title="星际少年", lang="zh", text=(
+            "《星际少年》是一部科幻漫画，讲述少年驾驶飞船穿越银河的故事。该漫画由画家林远创作，"
+            "2001年开始在杂志连载。")),
+        Document(id="rail", title="银河铁道", lang="zh", text=(
+            "《银河铁道》是一部奇幻漫画，讲述列车在星空中行驶的故事。该漫画由画家陈青创作，"
+            "1998年开始在杂志连载，共出版十二卷。")),
+    ])
+    assistant = Assistant(tiny_engine, _settings(), ":memory:", knowledge=kb)
+    follow_up = "该漫画是由谁创作的？"
+    try:
+        for doc_id, title in [("star", "星际少年"), ("rail", "银河铁道")]:
+            earlier = f"{title}是哪一年开始连载的？"
+            user = f"u-{doc_id}"
+            assert assistant.memory.last_user_message(user, "c") is None
+            await assistant.memory.append(user, "c", "user", earlier)
+            await assistant.memory.append(user, "c", "assistant", "2001年 [1]")
+            assert assistant.memory.last_user_message(user, "c") == earlier
+            _, stored = await assistant._prepare(
+                Turn(text=follow_up, user_id=user, conversation_id="c", channel="sms"))
+            _, sent = await assistant._prepare(Turn(
+                text=follow_up, user_id="api", channel="http",
+                history=[Message(role="user", content=earlier),
+                         Message(role="assistant", content="2001年 [1]")]))
+            assert stored is not None and sent is not None
+            assert stored.passages[0].doc_id == sent.passages[0].doc_id == doc_id
+    finally:
+        kb.close()

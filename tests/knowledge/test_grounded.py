@@ -4,6 +4,7 @@ retrieved the reply is "I don't know" with no invented source."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -15,13 +16,15 @@ from zhiyan.knowledge.grounded import (
     boundaries,
     finish,
     focus,
+    follow_up,
     one_sentence,
     relevant,
     snap,
     trim_echo,
     widen,
 )
-from zhiyan.knowledge.types import Hit
+from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.types import Document, Hit
 
 
 def _hit(doc_id: str, text: str) -> Hit:
@@ -227,3 +230,51 @@ async def test_generation_stops_at_the_passage_number_and_the_span_is_cited(
     assert engine.requests[0].stop == [" ["]
     assert reply.kind == "knowledge" and reply.text.endswith("[1]")
     assert [c.doc_id for c in reply.citations] == ["beijing"]
+
+
+def _titled(doc_id: str, title: str) -> Hit:
+    return Hit(doc_id=doc_id, title=title, version=1, chunk_id=0, text=title, score=1.0,
+               source="", lang="zh", coverage=1.0)
+
+
+def test_a_follow_up_without_its_subject_goes_back_to_the_current_document() -> None:
+    hits = [_titled("b", "银河铁道"), _titled("a", "星际少年")]
+    # names no title: the conversation's current document comes first
+    assert [h.doc_id for h in follow_up("该漫画是由谁创作的？", hits, "a")] == ["a", "b"]
+    # names a title (a new topic), no current document, or the current one not found: as is
+    assert [h.doc_id for h in follow_up("银河铁道是由谁创作的？", hits, "a")] == ["b", "a"]
+    assert [h.doc_id for h in follow_up("该漫画是由谁创作的？", hits, None)] == ["b", "a"]
+    assert [h.doc_id for h in follow_up("该漫画是由谁创作的？", hits, "c")] == ["b", "a"]
+
+
+MANGA = [
+    Document(id="star", title="星际少年", lang="zh",
+             text="《星际少年》是一部科幻漫画，讲述少年驾驶飞船穿越银河的故事。该漫画由画家林远创作，"
+                  "2001年开始在杂志连载。"),
+    Document(id="rail", title="银河铁道", lang="zh",
+             text="《银河铁道》是一部奇幻漫画，讲述列车在星空中行驶的故事。该漫画由画家陈青创作，"
+                  "1998年开始在杂志连载，共出版十二卷。"),
+]
+
+
+@pytest.mark.anyio
+async def test_a_chat_follow_up_finds_the_document_the_previous_question_found(
+        tmp_path: Path) -> None:
+    from zhiyan.assistant.router import search_knowledge
+
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many(MANGA)
+    try:
+        question = "该漫画是由谁创作的？"
+        alone = await search_knowledge(kb, question, "zh", 4)
+        for previous, want in [("星际少年是哪一年开始连载的？", "star"),
+                               ("银河铁道是哪一年开始连载的？", "rail")]:
+            passages = await search_knowledge(kb, question, "zh", 4, previous=previous)
+            assert passages[0].doc_id == want, (previous, [p.doc_id for p in passages])
+            assert {p.doc_id for p in passages} == {p.doc_id for p in alone}
+        # a question naming the other title switches topic
+        switched = await search_knowledge(kb, "银河铁道共出版了几卷？", "zh", 4,
+                                          previous="星际少年是哪一年开始连载的？")
+        assert switched[0].doc_id == "rail"
+    finally:
+        kb.close()

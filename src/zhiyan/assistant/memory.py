@@ -128,6 +128,13 @@ class Memory:
             raise
         return row[0] is not None
 
+    def last_user_message(self, user_id: str, conversation_id: str) -> str | None:
+        """What the user said last in this conversation (summarized turns included)."""
+        row = self.conn.execute(
+            "SELECT content FROM assistant_messages WHERE user_id = ? AND conversation_id = ?"
+            " AND role = 'user' ORDER BY id DESC LIMIT 1", (user_id, conversation_id)).fetchone()
+        return str(row[0]) if row else None
+
     def summary(self, user_id: str, conversation_id: str) -> str:
         row = self.conn.execute(
             "SELECT summary FROM assistant_summaries WHERE user_id = ? AND conversation_id = ?",

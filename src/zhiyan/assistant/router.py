@@ -117,19 +117,24 @@ def knowledge_provider(app: Any) -> KnowledgeProvider:
     return provide
 
 
-async def search_knowledge(kb: Any, query: str, lang: str, k: int) -> list[Passage]:
+async def search_knowledge(kb: Any, query: str, lang: str, k: int,
+                           previous: str | None = None) -> list[Passage]:
     """Relevant passages from the knowledge base, best first; [] when none is relevant.
 
     Searches in the user's language first, then across languages (the model translates).
-    Relevance and the focusing of long chunks on the question are the knowledge part's."""
+    With the conversation's `previous` question, a follow-up that does not name its subject
+    finds the document that one found first. Relevance, follow-ups and the focusing of long
+    chunks on the question are the knowledge part's."""
     if kb is None:
         return []
-    from zhiyan.knowledge.grounded import focus, relevant
+    from zhiyan.knowledge.grounded import current_document, focus, follow_up, relevant
 
     query = query[:500]
     hits = relevant(await kb.search(query, k=k, lang=lang))
     if not hits:
         hits = relevant(await kb.search(query, k=k))
+    if hits and previous:
+        hits = follow_up(query, hits, await current_document(kb, previous))
     return [
         Passage(number=i, doc_id=str(h.doc_id), title=str(h.title),
                 text=focus(str(h.text), query), version=h.version,

@@ -246,7 +246,7 @@ class Assistant:
             return Reply(decision.message or t("core.refusal", lang), lang, kind=kind,
                          policy_rule=decision.rule), None
 
-        kind, passages = await self._route(text, lang)
+        kind, passages = await self._route(text, lang, self._previous_question(turn))
         weak = lang in self.settings.weak_languages
         if weak and kind == "knowledge":
             same_lang = [p for p in passages if p.lang == lang]
@@ -280,7 +280,16 @@ class Assistant:
         set_lang_pref(self.conn, turn.user_id, chosen)
         return Reply(t("core.lang_set", chosen), chosen, kind="command")
 
-    async def _route(self, text: str, lang: str) -> tuple[str, list[Passage]]:
+    def _previous_question(self, turn: Turn) -> str | None:
+        """The user's previous message in this conversation (a follow-up's subject)."""
+        if turn.history:
+            return next((m.content for m in reversed(turn.history) if m.role == "user"), None)
+        if not self._remembers(turn):
+            return None
+        return self.memory.last_user_message(turn.user_id, self._conversation(turn))
+
+    async def _route(self, text: str, lang: str,
+                     previous: str | None = None) -> tuple[str, list[Passage]]:
         idiom = router.find_idiom(text)
         if idiom is not None:
             return "idiom", [router.idiom_passage(idiom)]
@@ -291,7 +300,8 @@ class Assistant:
             if routed == "smalltalk":
                 return "smalltalk", []
         kb = self._knowledge()
-        passages = await router.search_knowledge(kb, text, lang, self.settings.knowledge_k)
+        passages = await router.search_knowledge(kb, text, lang, self.settings.knowledge_k,
+                                                 previous)
         for p in passages:
             p.text = self.policy.clean_document(p.text, doc_id=p.doc_id)
         return "knowledge", passages

@@ -137,6 +137,31 @@ def relevant(hits: list[Hit]) -> list[Hit]:
     return out
 
 
+def follow_up(question: str, hits: list[Hit], current_doc: str | None) -> list[Hit]:
+    """The hits reordered for a question asked in a conversation. One that names none of
+    its hits' titles ("该漫画是由谁创作的？", "when was it built?") is taken to be about the
+    conversation's current document (what the previous question found): that document's
+    chunks among the hits come first. A question that names a title keeps its own order,
+    and so does one whose hits do not include the current document: a new topic wins."""
+    if current_doc is None or not any(h.doc_id == current_doc for h in hits):
+        return hits
+    asked = normalize(question)
+    if any(h.title and normalize(h.title) in asked for h in hits):
+        return hits
+    return ([h for h in hits if h.doc_id == current_doc]
+            + [h for h in hits if h.doc_id != current_doc])
+
+
+async def current_document(kb: KnowledgeBase, previous: str | None) -> str | None:
+    """The document the conversation is about: the best relevant hit of the previous
+    question, if any."""
+    previous = (previous or "").strip()[:500]
+    if not previous:
+        return None
+    hits = relevant(await kb.search(previous, k=1))
+    return hits[0].doc_id if hits else None
+
+
 def _overlap(question: str, parts: list[str], ignore: str = "") -> list[float]:
     """How much each part shares with the question: shared words first; shared characters
     break ties (体重 ~ 八公斤重, 哪年 ~ 1628年). Words and characters of `ignore` (the
@@ -401,6 +426,9 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
     """Deltas as the model writes, then one event carrying the verified Reply (whose text
     is authoritative: markers are checked and corrected there)."""
     hits = relevant(await kb.search(question, k=RETRIEVE_K))
+    previous = next((m.content for m in reversed(history or []) if m.role == "user"), None)
+    if hits and previous:
+        hits = follow_up(question, hits, await current_document(kb, previous))
     if not hits:
         reply = dont_know(lang)
         yield ReplyEvent(delta=reply.text)
