@@ -48,3 +48,8 @@ def test_staged_retrieval_on_cmrc_sample(tmp_path: Path) -> None:
     assert matrix[0][1] is None and all(v is not None and v > 0.9 for v in matrix[1])
     assert retrieval(kb, load_questions(sample)[1])["hit@5"] >= 0.95
     kb.close()
+    # asked as follow-ups in a conversation: never worse on this sample
+    kb = KnowledgeBase.open(tmp_path / "kb2.sqlite3", KnowledgeSettings(embeddings=False))
+    chat = accuracy_matrix(kb, staged(sample, 2, None), 3, conversation=True)
+    assert all(c >= m for c, m in zip(chat[1], matrix[1], strict=True))  # type: ignore[operator]
+    kb.close()

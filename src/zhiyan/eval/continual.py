@@ -27,6 +27,7 @@ import typer
 
 from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.embed import CachedEmbedder, E5Embedder, shared_e5
+from zhiyan.knowledge.grounded import follow_up, relevant
 from zhiyan.knowledge.segment import normalize
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.store import SQLiteStore
@@ -68,7 +69,10 @@ def staged(path: Path, stages: int, limit: int | None) -> list[tuple[list[Docume
 
 def accuracy_matrix(kb: KnowledgeBase, stages: list[tuple[list[Document],
                                                           list[dict[str, Any]]]],
-                    k: int) -> list[list[float | None]]:
+                    k: int, conversation: bool = False) -> list[list[float | None]]:
+    """With `conversation`, each question is asked as a follow-up of the question before it
+    about the same passage (CMRC lists them in order): its hits go through `follow_up`
+    with the document that previous question finds, as in a chat."""
     matrix: list[list[float | None]] = []
     for i, (docs, _) in enumerate(stages):
         kb.add_many(docs)
@@ -78,8 +82,13 @@ def accuracy_matrix(kb: KnowledgeBase, stages: list[tuple[list[Document],
                 row.append(None)
                 continue
             right = 0
+            previous: dict[str, str] = {}
             for q in questions:
                 hits = kb.search_sync(q["question"], 2 * k)
+                if conversation and q["doc_id"] in previous:
+                    found = relevant(kb.search_sync(previous[q["doc_id"]], 1))
+                    hits = follow_up(q["question"], hits, found[0].doc_id if found else None)
+                previous[q["doc_id"]] = q["question"]
                 right += q["doc_id"] in list(dict.fromkeys(h.doc_id for h in hits))[:k]
             row.append(right / len(questions))
         matrix.append(row)
@@ -160,6 +169,9 @@ def register(eval_app: typer.Typer) -> None:
                                                       "for the staged corpus")] = False,
         vector_cache: Annotated[Path, typer.Option(help="passage vectors kept across runs")]
             = DEFAULT_VECTOR_CACHE,
+        conversation: Annotated[bool, typer.Option(
+            help="ask each question as a follow-up of the one before it about the same "
+                 "passage, as in a chat")] = False,
         answers: Annotated[bool, typer.Option(help="score fact updates on the model's "
                                                    "grounded answer, not the top passage")] = False,
         facts_limit: Annotated[int | None, typer.Option(
@@ -172,10 +184,10 @@ def register(eval_app: typer.Typer) -> None:
         """Accuracy matrix and backward transfer over staged ingests; fact-update edit
         success, generalization and locality."""
         result: dict[str, Any] = {"file": str(file), "stages": stages, "k": k,
-                                  "embeddings": embeddings}
+                                  "embeddings": embeddings, "conversation": conversation}
         with tempfile.TemporaryDirectory(prefix="zhiyan-eval-continual-") as folder:
             kb = open_kb(Path(folder) / "staged.sqlite3", embeddings, vector_cache)
-            matrix = accuracy_matrix(kb, staged(file, stages, limit), k)
+            matrix = accuracy_matrix(kb, staged(file, stages, limit), k, conversation)
             kb.close()
             kb = KnowledgeBase.open(Path(folder) / "facts.sqlite3",
                                     KnowledgeSettings(embeddings=False))
@@ -194,7 +206,8 @@ def register(eval_app: typer.Typer) -> None:
         out.write_text(json.dumps(result, ensure_ascii=False, indent=1))
 
         typer.echo(f"\nstaged corpus {file} in {stages} stages "
-                   f"({'hybrid' if embeddings else 'BM25'} retrieval; "
+                   f"({'hybrid' if embeddings else 'BM25'} retrieval"
+                   f"{', follow-ups in a conversation' if conversation else ''}; "
                    f"accuracy = gold passage in the top {k})")
         typer.echo("after stage  " + " ".join(f"  S{j + 1:<4}" for j in range(stages)))
         for i, row in enumerate(matrix):
