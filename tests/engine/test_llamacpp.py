@@ -158,7 +158,13 @@ async def test_llama_cpp_request_logs_only_when_asked(
     try:
         capfd.readouterr()
         await engine.chat(_ask("Say hello", 4))
-        logged = capfd.readouterr().err
+        # llama.cpp's log thread writes after the reply: give it up to 2 s to show up
+        logged = ""
+        for _ in range(40):
+            logged += capfd.readouterr().err
+            if "print_timing" in logged:
+                break
+            await asyncio.sleep(0.05)
     finally:
         await engine.close()
     assert ("print_timing" in logged) is llama_logs
