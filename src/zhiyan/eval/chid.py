@@ -111,7 +111,8 @@ def summarize(rows: list[dict[str, Any]], weights: dict[str, float],
     alone is the baseline: `lm_fill` where every candidate has it, else `lm_idiom`."""
     confused: Counter[tuple[str, str]] = Counter()
     present = set(rows[0]["features"]) if rows else set()
-    weights = {k: w for k, w in weights.items() if k in present}
+    if not decided:
+        weights = {k: w for k, w in weights.items() if k in present}
     labelled = [r for r in rows if r["answer"] is not None]
     right = 0
     for r in labelled:
