@@ -37,15 +37,22 @@ pytestmark = pytest.mark.skipif(not shutil.which(CHROMIUM),
 sync_api = pytest.importorskip("playwright.sync_api")
 
 # Records every length the answer being written had, so a test can tell a streamed answer
-# (several lengths) from one that arrived whole.
+# (several lengths) from one that arrived whole. Each record's added nodes, not the text at
+# callback time: several deltas read from the network at once are set in one task and
+# reach the observer as one callback, which would look like a whole answer.
 WATCH_STREAM = """() => {
   window.__lengths = [];
-  new MutationObserver(() => {
-    const answers = document.querySelectorAll('.msg.assistant:not(.pending) .text');
-    const last = answers[answers.length - 1];
-    if (last) window.__lengths.push(last.textContent.length);
-  }).observe(document.getElementById('messages'),
-             {childList: true, subtree: true, characterData: true});
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const t = r.target;
+      if (!(t instanceof Element) || !t.matches('.msg.assistant .text')) continue;
+      // a streamed delta replaces the text with one text node; the finished answer's
+      // HTML (possibly several nodes) is not a streaming step
+      const added = r.addedNodes;
+      if (added.length === 1 && added[0].nodeType === Node.TEXT_NODE)
+        window.__lengths.push(added[0].textContent.length);
+    }
+  }).observe(document.getElementById('messages'), {childList: true, subtree: true});
 }"""
 
 
