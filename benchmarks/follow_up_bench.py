@@ -20,20 +20,17 @@ import argparse
 import tempfile
 from pathlib import Path
 
-from zhiyan.eval.continual import open_kb
+from zhiyan.eval.continual import open_kb, search_after
 from zhiyan.eval.qa import load_questions
 from zhiyan.knowledge.base import KnowledgeBase
-from zhiyan.knowledge.grounded import RETRIEVE_K, follow_up, relevant
+from zhiyan.knowledge.grounded import RETRIEVE_K
 
 CMRC = Path(__file__).resolve().parents[2] / "shared" / "data" / "cmrc2018_trial.json"
 
 
 def documents(kb: KnowledgeBase, question: str, previous: str | None) -> list[str]:
-    hits = kb.search_sync(question, RETRIEVE_K)
-    if previous:
-        found = relevant(kb.search_sync(previous, 1))
-        hits = follow_up(question, hits, found[0].doc_id if found else None)
-    return list(dict.fromkeys(h.doc_id for h in hits))
+    return list(dict.fromkeys(h.doc_id for h in search_after(kb, question, previous,
+                                                             RETRIEVE_K)))
 
 
 def main() -> None:

@@ -198,8 +198,7 @@ class ClozeSolver:
         first `given` pieces, which are read as context and not scored)."""
         score_pieces = getattr(self.engine, "score_pieces", None)
         if score_pieces is not None:
-            per_piece = await score_pieces(prompt, choices, given) if given else \
-                await score_pieces(prompt, choices)
+            per_piece = await score_pieces(prompt, choices, given)
             return [list(itertools.accumulate(p)) for p in per_piece]
         # an engine without piece scoring: one scored string per prefix of the pieces
         if given:
@@ -305,10 +304,10 @@ class ClozeSolver:
                                    shortlist=list(range(n)))
             features = {**knowledge, **await self.lm_features(item, {"lm_idiom"})}
             first = combine(features, self.shortlist_weights)
-            best = max(range(n), key=first.__getitem__)
-            if 1 / sum(math.exp(v - first[best]) for v in first) >= self.confident:
-                return ClozeResult(best, first, features)  # sure enough: no second step
-            short = sorted(range(n), key=first.__getitem__, reverse=True)[:self.shortlist]
+            order = sorted(range(n), key=first.__getitem__, reverse=True)
+            if 1 / sum(math.exp(v - first[order[0]]) for v in first) >= self.confident:
+                return ClozeResult(order[0], first, features)  # sure enough: no second step
+            short, rest = order[:self.shortlist], order[self.shortlist:]
             fill = await self.lm_features(
                 ClozeItem(item.content, [item.candidates[i] for i in short]), {"lm_fill"},
                 idiom=[features["lm_idiom"][i] for i in short])
@@ -324,8 +323,6 @@ class ClozeSolver:
         for i, score in zip(short, final, strict=True):
             scores[i] = score
         floor = min(final)
-        rest = [i for i in sorted(range(n), key=first.__getitem__, reverse=True)
-                if i not in short]
         for rank, i in enumerate(rest, 1):
             scores[i] = floor - rank
         features["lm_fill"] = [fill["lm_fill"][short.index(i)] if i in short else math.nan

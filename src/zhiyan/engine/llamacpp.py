@@ -261,7 +261,9 @@ class LlamaCppEngine(Engine):
         if not choices or not all(len(c) > given for c in choices):
             raise BadRequestError(f"score_pieces needs choices of more than {given} pieces")
         prompt_ids = await self._tokenize(prompt)
-        piece_ids = [[await self._forced_tokens(p) for p in c] for c in choices]
+        # given pieces are only read, so they may hold characters split into bytes
+        piece_ids = [[await (self._tokenize(p) if k < given else self._forced_tokens(p))
+                      for k, p in enumerate(c)] for c in choices]
         steps = await self._force(prompt_ids, [[t for p in c for t in p] for c in piece_ids],
                                   [sum(map(len, c[:given])) for c in piece_ids])
         out: list[list[float]] = []

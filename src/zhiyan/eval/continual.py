@@ -31,7 +31,7 @@ from zhiyan.knowledge.grounded import follow_up, relevant
 from zhiyan.knowledge.segment import normalize
 from zhiyan.knowledge.settings import KnowledgeSettings
 from zhiyan.knowledge.store import SQLiteStore
-from zhiyan.knowledge.types import Document
+from zhiyan.knowledge.types import Document, Hit
 
 DEFAULT_CORPUS = Path("../shared/data/cmrc2018_trial.json")
 DEFAULT_VECTOR_CACHE = Path("var/cache/e5-vectors.sqlite3")
@@ -67,6 +67,16 @@ def staged(path: Path, stages: int, limit: int | None) -> list[tuple[list[Docume
     return out
 
 
+def search_after(kb: KnowledgeBase, question: str, previous: str | None, k: int) -> list[Hit]:
+    """The top-k hits for `question` asked after `previous` in a conversation (alone when
+    None): `follow_up` with the document the previous question finds."""
+    hits = kb.search_sync(question, k)
+    if previous:
+        found = relevant(kb.search_sync(previous, 1))
+        hits = follow_up(question, hits, found[0].doc_id if found else None)
+    return hits
+
+
 def accuracy_matrix(kb: KnowledgeBase, stages: list[tuple[list[Document],
                                                           list[dict[str, Any]]]],
                     k: int, conversation: bool = False) -> list[list[float | None]]:
@@ -84,10 +94,8 @@ def accuracy_matrix(kb: KnowledgeBase, stages: list[tuple[list[Document],
             right = 0
             previous: dict[str, str] = {}
             for q in questions:
-                hits = kb.search_sync(q["question"], 2 * k)
-                if conversation and q["doc_id"] in previous:
-                    found = relevant(kb.search_sync(previous[q["doc_id"]], 1))
-                    hits = follow_up(q["question"], hits, found[0].doc_id if found else None)
+                hits = search_after(kb, q["question"],
+                                    previous.get(q["doc_id"]) if conversation else None, 2 * k)
                 previous[q["doc_id"]] = q["question"]
                 right += q["doc_id"] in list(dict.fromkeys(h.doc_id for h in hits))[:k]
             row.append(right / len(questions))
