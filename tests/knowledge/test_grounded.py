@@ -13,6 +13,7 @@ from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.grounded import (
     answer,
     answer_stream,
+    best_sentence,
     boundaries,
     finish,
     focus,
@@ -200,6 +201,21 @@ def test_focus_does_not_count_the_title_as_a_match() -> None:
     assert "多毛类" not in focus(text, question, 40)  # counting the name picks another
 
 
+def test_a_question_naming_the_title_keeps_its_passage() -> None:
+    """"哪些地方种植黄蝉？" shares only the name with the passage on 黄蝉, whose other words
+    ("哪些地方", "种植") weigh more: the named title makes it relevant; a title the question
+    does not name, or a one-character one, does not."""
+    def hit(title: str, coverage: float) -> Hit:
+        return Hit(doc_id=title, title=title, version=1, chunk_id=1, text="原生于巴西。",
+                   score=1.0, source="", lang="zh", coverage=coverage)
+
+    question = "哪些地方种植黄蝉？"
+    hits = [hit("黄蝉 (夹竹桃科)", 0.25), hit("软枝黄蝉", 0.25), hit("蝉", 0.25)]
+    assert [h.title for h in relevant(hits, question)] == ["黄蝉 (夹竹桃科)"]
+    assert relevant(hits) == []  # without the question: coverage alone, as before
+    assert [h.title for h in relevant([hit("雷公藤", 0.45)], question)] == ["雷公藤"]
+
+
 class _Scripted(Engine):
     """Writes a fixed reply and keeps the request it was asked."""
 
@@ -230,6 +246,38 @@ async def test_generation_stops_at_the_passage_number_and_the_span_is_cited(
     assert engine.requests[0].stop == [" ["]
     assert reply.kind == "knowledge" and reply.text.endswith("[1]")
     assert [c.doc_id for c in reply.citations] == ["beijing"]
+
+
+def test_a_sentence_question_gets_the_sentence_that_answers_it() -> None:
+    """The sentence sharing most with the question wins, not the one after it (which the model
+    tends to copy); the top passage's title counts in no passage, so a second passage that
+    names the first one's subject does not win on the name."""
+    def hit(title: str) -> Hit:
+        return Hit(doc_id=title, title=title, version=1, chunk_id=1, text="", score=1.0,
+                   source="", lang="zh", coverage=1.0)
+
+    question = "成公英后来为什么投降曹操？"
+    first = ("后来夏侯渊回汉中，成公英于是攻打阎行；此时韩遂逝世，成公英唯有投降曹操。"
+             "曹操见到成公英后十分高兴，任命他为军师。")
+    other = "曹操在官渡击败袁绍，成公英的名字那时还无人知晓。"
+    number, sentence = best_sentence(question, [hit("成公英"), hit("官渡之战")], [first, other])
+    assert (number, sentence) == (1, "此时韩遂逝世，成公英唯有投降曹操。")
+
+
+@pytest.mark.anyio
+async def test_a_why_question_is_answered_from_the_passage_without_generation(
+        tmp_path: Path) -> None:
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add(Document(id="han", title="韩遂", lang="zh",
+                    text="韩遂是东汉末年凉州军阀。阎行攻击韩遂失败后，韩遂极为失意。"
+                         "成公英建议韩遂投靠羌人，因为羌人曾受韩遂恩惠，可以等待机会卷土重来。"
+                         "韩遂听从，连同数千名追随者投靠羌人。"))
+    engine = _Scripted("韩遂听从，连同数千名追随者投靠羌人")
+    reply = await answer(engine, kb, "韩遂为什么要投靠羌人？", lang="zh")
+    kb.close()
+    assert engine.requests == []  # nothing generated
+    assert reply.kind == "knowledge" and [c.doc_id for c in reply.citations] == ["han"]
+    assert reply.text == "成公英建议韩遂投靠羌人，因为羌人曾受韩遂恩惠，可以等待机会卷土重来 [1]"
 
 
 def _titled(doc_id: str, title: str) -> Hit:
