@@ -9,6 +9,9 @@ passage number (`ANSWER_STOP`): the span is snapped to the passage that holds it
 the number and end of turn cost three more decoding steps. The span is then widened to
 what the question asks for (`widen`: the whole sentence for a why or how question, whole
 clauses for "哪些"), which costs no decoding: the model only has to point at the place.
+A question answered by a whole sentence (why, how, yes-no, "什么是X") is not sent to the
+model at all: the shown sentence sharing most words with the question points at the place
+better than the model does (`best_sentence`), and the reply costs no generation.
 When retrieval finds nothing relevant the reply says it does not know (kind "dont_know")
 and cites nothing.
 """
