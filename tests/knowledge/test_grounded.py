@@ -214,6 +214,8 @@ def test_a_question_naming_the_title_keeps_its_passage() -> None:
     assert [h.title for h in relevant(hits, question)] == ["黄蝉 (夹竹桃科)"]
     assert relevant(hits) == []  # without the question: coverage alone, as before
     assert [h.title for h in relevant([hit("雷公藤", 0.45)], question)] == ["雷公藤"]
+    latin = [hit("Go", 0.1), hit("Nairobi", 0.1)]
+    assert [h.title for h in relevant(latin, "Is Nairobi a good city?")] == ["Nairobi"]
 
 
 class _Scripted(Engine):

@@ -137,7 +137,12 @@ def names_title(hit: Hit, question: str) -> bool:
     "(disambiguation)"): "哪些地方种植黄蝉？" is about 黄蝉 although its other words
     ("哪些地方", "种植") outweigh the name in the IDF-weighted coverage."""
     name = normalize(_DISAMBIGUATION.sub("", hit.title or ""))
-    return len(name) >= 2 and name in normalize(question)
+    if len(name) < 2:
+        return False
+    if _HAN.search(name):
+        return name in normalize(question)
+    # a Latin title as whole words: "Go" is not named by "good"
+    return re.search(rf"(?<!\w){re.escape(name)}(?!\w)", normalize(question)) is not None
 
 
 def relevant(hits: list[Hit], question: str = "") -> list[Hit]:
