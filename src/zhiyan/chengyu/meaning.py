@@ -12,10 +12,12 @@ import math
 import re
 from collections import Counter, defaultdict
 from functools import cache
+from pathlib import Path
 
 import numpy as np
 
 from zhiyan.chengyu.dictionary import Idiom, get_dictionary
+from zhiyan.engine.models import default_cache_dir
 
 # glue words of dictionary definitions that say nothing about the meaning
 _STOP_TEXT = (
@@ -94,13 +96,18 @@ def get_meaning_index() -> MeaningIndex:
 class DenseMeaning:
     """Cosine similarity (multilingual-e5-small, from `zhiyan.knowledge.embed`) between a
     text and idiom explanations: catches paraphrase that shares no characters with the
-    explanation, which BM25 misses. Explanation vectors are cached per idiom."""
+    explanation, which BM25 misses. Explanation vectors are kept per idiom in memory and,
+    with `vector_cache`, in a SQLite file across runs: seven unseen candidates cost ~130 ms
+    of e5 on 2 cores, a lookup well under a millisecond each."""
 
-    def __init__(self) -> None:
-        from zhiyan.knowledge.embed import shared_e5
+    def __init__(self, vector_cache: Path | None = None) -> None:
+        from zhiyan.knowledge.embed import CachedEmbedder, Embedder, shared_e5
         from zhiyan.knowledge.settings import KnowledgeSettings
 
         self._e5 = shared_e5(KnowledgeSettings().embed_threads)  # the knowledge base's own
+        self._explainer: Embedder = self._e5
+        if vector_cache is not None:
+            self._explainer = CachedEmbedder(self._e5, vector_cache)
         self._vectors: dict[str, np.ndarray] = {}
 
     def similarities(self, text: str, words: list[str]) -> list[float]:
@@ -111,7 +118,7 @@ class DenseMeaning:
             for w in missing:
                 idiom = dictionary.lookup(w)
                 passages.append(f"{w}：{idiom.explanation}" if idiom else w)
-            for w, v in zip(missing, self._e5.passages(passages), strict=True):
+            for w, v in zip(missing, self._explainer.passages(passages), strict=True):
                 self._vectors[w] = v
         matrix = np.stack([self._vectors[w] for w in words])
         return [float(x) for x in matrix @ self._e5.query(text)]
@@ -119,4 +126,6 @@ class DenseMeaning:
 
 @cache
 def get_dense_meaning() -> DenseMeaning:
-    return DenseMeaning()
+    """The process's dense meaning, its explanation vectors kept next to the models
+    (~/.cache/zhiyan/idiom-vectors.sqlite3)."""
+    return DenseMeaning(default_cache_dir().parent / "idiom-vectors.sqlite3")

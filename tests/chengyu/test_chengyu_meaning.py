@@ -1,0 +1,32 @@
+"""Meaning similarity: the dense explanation vectors persist across processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from zhiyan.chengyu.meaning import DenseMeaning
+
+CONTEXT = "他做事总是多此一举，结果（成语），把事情弄得更糟。"
+WORDS = ["画蛇添足", "锦上添花", "一丝不苟"]
+
+
+def test_explanation_vectors_are_kept_across_runs(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "idiom-vectors.sqlite3"
+    first = DenseMeaning(cache).similarities(CONTEXT, WORDS)
+    assert cache.exists()
+
+    # a later run (a new DenseMeaning on the same file) embeds no explanation again
+    again = DenseMeaning(cache)
+
+    def refuse(texts: list[str]) -> np.ndarray:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch.setattr(again._e5, "passages", refuse)
+    assert again.similarities(CONTEXT, WORDS) == pytest.approx(first, abs=1e-6)
+    # the idiom that fits the context scores highest (the vectors are real ones)
+    assert max(range(3), key=first.__getitem__) == 0
+
