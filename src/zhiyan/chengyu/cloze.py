@@ -137,10 +137,14 @@ def knowledge_features(item: ClozeItem) -> list[float]:
     return [index.similarity(context, get_dictionary_word(c)) for c in item.candidates]
 
 
+def dense_context(item: ClozeItem) -> str:
+    """The words around the blank, as e5 reads them against explanations."""
+    return item.before[-CONTEXT_CHARS:] + "（成语）" + item.after[:CONTEXT_CHARS]
+
+
 def dense_features(item: ClozeItem) -> list[float]:
     """e5 cosine of the words around the blank against each candidate's explanation."""
-    context = item.before[-CONTEXT_CHARS:] + "（成语）" + item.after[:CONTEXT_CHARS]
-    return get_dense_meaning().similarities(context, item.candidates)
+    return get_dense_meaning().similarities(dense_context(item), item.candidates)
 
 
 def get_dictionary_word(candidate: str) -> str:
