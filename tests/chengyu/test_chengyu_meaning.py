@@ -30,3 +30,11 @@ def test_explanation_vectors_are_kept_across_runs(tmp_path: Path,
     # the idiom that fits the context scores highest (the vectors are real ones)
     assert max(range(3), key=first.__getitem__) == 0
 
+
+
+def test_an_unwritable_cache_still_gives_similarities(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    dense = DenseMeaning(blocker / "idiom-vectors.sqlite3")  # its folder cannot be made
+    assert dense.similarities(CONTEXT, WORDS) == pytest.approx(
+        DenseMeaning(None).similarities(CONTEXT, WORDS), abs=1e-6)

@@ -8,8 +8,10 @@ and bigrams need no word segmenter, and bigrams catch most two-character words.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
+import sqlite3
 from collections import Counter, defaultdict
 from functools import cache
 from pathlib import Path
@@ -29,6 +31,7 @@ _STOP_TEXT = (
 _STOP_GRAMS = frozenset(_STOP_TEXT.split())
 _PUNCT = re.compile(r"[^\u3400-\u9fff]+")
 K1, B = 1.2, 0.75
+log = logging.getLogger(__name__)
 
 
 def grams(text: str) -> list[str]:
@@ -107,7 +110,11 @@ class DenseMeaning:
         self._e5 = shared_e5(KnowledgeSettings().embed_threads)  # the knowledge base's own
         self._explainer: Embedder = self._e5
         if vector_cache is not None:
-            self._explainer = CachedEmbedder(self._e5, vector_cache)
+            try:
+                self._explainer = CachedEmbedder(self._e5, vector_cache)
+            except (OSError, sqlite3.Error) as exc:  # a read-only home, say: still answer
+                log.warning("idiom vectors are not kept across runs (%s: %s)",
+                            vector_cache, exc)
         self._vectors: dict[str, np.ndarray] = {}
 
     def similarities(self, text: str, words: list[str]) -> list[float]:
