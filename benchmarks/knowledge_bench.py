@@ -295,7 +295,7 @@ def grounded(questions: list[dict[str, str]], n: int, folder: Path) -> dict[str,
 
     async def run() -> None:
         for q in questions[:n]:
-            hits = g.relevant(await kb.search(q["question"], g.RETRIEVE_K))
+            hits = g.relevant(await kb.search(q["question"], g.RETRIEVE_K), q["question"])
             for name, chars in (("whole", 10**6), ("focused", g.FOCUS_CHARS)):
                 prompt = g.build_prompt(engine, hits, q["question"], "zh", None, 48, chars)
                 started = time.perf_counter()

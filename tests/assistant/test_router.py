@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from zhiyan.assistant import router
 from zhiyan.engine.base import Engine
+from zhiyan.knowledge.base import KnowledgeBase
+from zhiyan.knowledge.grounded import relevant
+from zhiyan.knowledge.settings import KnowledgeSettings
+from zhiyan.knowledge.types import Document
 
 
 def test_commands_in_the_users_language() -> None:
@@ -37,3 +43,25 @@ def test_small_talk() -> None:
 async def test_model_routing_is_one_of_the_three_routes(tiny_engine: Engine) -> None:
     assert await router.route_with_model(tiny_engine, "画蛇添足是什么意思") in {
         "knowledge", "idiom", "smalltalk"}
+
+
+@pytest.mark.anyio
+async def test_chat_search_keeps_a_passage_whose_title_the_question_names(
+        tmp_path: Path) -> None:
+    """The chat pipeline judges relevance as grounded answers do: "哪些地方种植黄蝉？" shares
+    only the name with the passage on 黄蝉 (coverage far below the threshold), and naming
+    its title makes it relevant."""
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many([
+        Document(id="hc", title="黄蝉", lang="zh",
+                 text="黄蝉原生于巴西，是夹竹桃科的常绿灌木，花期五月至八月，全株有毒。"),
+        Document(id="rice", title="水稻", lang="zh",
+                 text="水稻是一年生禾本科植物，喜高温多湿，是重要的粮食作物。"),
+    ])
+    try:
+        question = "哪些地方种植黄蝉？"
+        assert relevant(await kb.search(question, k=4, lang="zh")) == []  # coverage alone
+        passages = await router.search_knowledge(kb, question, "zh", 4)
+        assert [p.doc_id for p in passages] == ["hc"]
+    finally:
+        kb.close()

@@ -130,9 +130,9 @@ async def search_knowledge(kb: Any, query: str, lang: str, k: int,
     from zhiyan.knowledge.grounded import current_document, focus, follow_up, relevant
 
     query = query[:500]
-    hits = relevant(await kb.search(query, k=k, lang=lang))
+    hits = relevant(await kb.search(query, k=k, lang=lang), query)
     if not hits:
-        hits = relevant(await kb.search(query, k=k))
+        hits = relevant(await kb.search(query, k=k), query)
     if hits and previous:
         hits = follow_up(query, hits, await current_document(kb, previous))
     return [

@@ -100,8 +100,8 @@ class DenseMeaning:
     """Cosine similarity (multilingual-e5-small, from `zhiyan.knowledge.embed`) between a
     text and idiom explanations: catches paraphrase that shares no characters with the
     explanation, which BM25 misses. Explanation vectors are kept per idiom in memory and,
-    with `vector_cache`, in a SQLite file across runs: seven unseen candidates cost ~130 ms
-    of e5 on 2 cores, a lookup well under a millisecond each."""
+    with `vector_cache`, in a SQLite file across runs: seven unseen candidates cost ~210 ms
+    of e5 on 2 cores (benchmarks/idiom_vectors_bench.py), a lookup well under a millisecond."""
 
     def __init__(self, vector_cache: Path | None = None) -> None:
         from zhiyan.knowledge.embed import CachedEmbedder, Embedder, shared_e5

@@ -72,7 +72,7 @@ def search_after(kb: KnowledgeBase, question: str, previous: str | None, k: int)
     None): `follow_up` with the document the previous question finds."""
     hits = kb.search_sync(question, k)
     if previous:
-        found = relevant(kb.search_sync(previous, 1))
+        found = relevant(kb.search_sync(previous, 1), previous)
         hits = follow_up(question, hits, found[0].doc_id if found else None)
     return hits
 

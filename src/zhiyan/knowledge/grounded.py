@@ -169,8 +169,7 @@ def follow_up(question: str, hits: list[Hit], current_doc: str | None) -> list[H
     and so does one whose hits do not include the current document: a new topic wins."""
     if current_doc is None or not any(h.doc_id == current_doc for h in hits):
         return hits
-    asked = normalize(question)
-    if any(h.title and normalize(h.title) in asked for h in hits):
+    if any(names_title(h, question) for h in hits):
         return hits
     return ([h for h in hits if h.doc_id == current_doc]
             + [h for h in hits if h.doc_id != current_doc])
