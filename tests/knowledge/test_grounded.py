@@ -134,6 +134,11 @@ def test_finish_keeps_a_verbatim_span_and_cites_its_passage() -> None:
     ("5", "2005年发行，共有5张单曲进入前十。", "5张"),  # a whole number, not 2005's 5
     ("保罗·塞里诺（Paul Sereno）", "由保罗·塞里诺（Paul Sereno）提出。", "保罗·塞里诺"),
     ("卡基达", "启动口令是卡基达。", "卡基达"),
+    # a year inside a reign-era date takes the whole date, with the month after it
+    ("1510年", "明朝正德五年（1510年）十月，刘六在霸州起义。", "正德五年（1510年）十月"),
+    ("577年", "于承光元年（577年）被释放。", "承光元年（577年）"),
+    ("正德六年", "正德六年（1511年）攻占束鹿县城。", "正德六年（1511年）"),
+    ("1565年", "他生于1565年，卒于1635年。", "1565年"),  # no era date: as it was
 ])
 def test_span_edges_follow_the_annotators(answer: str, passage: str, span: str) -> None:
     assert boundaries(answer, [passage]) == span

@@ -72,6 +72,12 @@ _NUMBER_PREFIX = set("约第达近逾共")
 _NUMBER = re.compile(r"^[\d两一二三四五六七八九十百千万]")
 #: … and after it: no span of theirs ends in a bare digit ("5张", "10次")
 _LATIN_GLOSS = re.compile(r"\s*[（(][A-Za-z][^（）()]*[）)]$")
+#: a reign-era date and the Gregorian year bracketed after it ("正德五年（1510年）", "承光元年
+#: （577年）"), then an optional month and day: CMRC spans keep the era date with the year
+_CN_NUM = "[一二三四五六七八九十\\d]{1,3}"
+_ERA_YEAR = re.compile(r"(?:(?![于在至到从自])[\u4e00-\u9fff]){2}"
+                       r"[元正一二三四五六七八九十廿\d]{1,4}年"
+                       rf"[（(]\d{{3,4}}年[）)](?:{_CN_NUM}月(?:{_CN_NUM}日)?)?")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WHAT = re.compile(r"什么|哪个|哪些|哪种|哪")
 _CLAUSE_PUNCT = set("，。；：！？,;:!?、（）()「」“”\"\n")
@@ -313,7 +319,9 @@ def boundaries(answer: str, texts: list[str]) -> str:
     """Span edges as CMRC 2018 annotators draw them, read off their spans (questions
     200-399): the hedge or ordinal before a number is kept ("约", "第"), a span never ends
     in a bare digit (the measure word follows), and the Latin gloss after a name is left
-    out ("保罗·塞里诺（Paul Sereno）" → "保罗·塞里诺")."""
+    out ("保罗·塞里诺（Paul Sereno）" → "保罗·塞里诺"). A year the model copies from a reign-era
+    date grows to the whole date ("1510年" → "正德五年（1510年）十月"): in CMRC trial questions
+    200-599 every gold span touching such a date (7) holds the era date and its year."""
     if _HAN.search(answer) and _LATIN_GLOSS.search(answer):
         stripped = _LATIN_GLOSS.sub("", answer)
         if _HAN.search(stripped):
@@ -328,6 +336,11 @@ def boundaries(answer: str, texts: list[str]) -> str:
         start, end = spans[0]
         if start > 0 and _NUMBER.match(answer) and text[start - 1] in _NUMBER_PREFIX:
             start -= 1
+        # a year copied from inside "正德五年（1510年）", or the era date without its year
+        for era in _ERA_YEAR.finditer(text, max(0, start - 12), min(len(text), end + 20)):
+            if era.start() <= start and end <= era.end() and "年" in answer:
+                start, end = era.start(), max(end, era.end())
+                break
         if answer[-1:].isdigit() and end < len(text) and _HAN.match(text[end]):
             words = list(_jieba().cut(text[end:end + 6]))
             end += len(words[0]) if words and len(words[0]) <= 4 else 1
