@@ -6,7 +6,8 @@ Unicode word rules. Before that, NFKC folds width variants and OpenCC turns Trad
 Simplified characters, so 臺灣 finds 台湾 and the other way round. Words of plain Latin
 letters are then stemmed with the Snowball English stemmer, so "prevent" finds "prevents"
 and "prevention"; it leaves Malay, Indonesian and Swahili words nearly always as they are,
-and index and queries are stemmed alike.
+and index and queries are stemmed alike. A Han word jieba does not know also gives the word
+without its last character ("杨昊现" → "杨昊": `_name_parts`).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ STOPWORDS = frozenset(_STOPWORDS_TEXT.split())
 
 #: Bump whenever `tokens()` changes what it returns: a store indexed by an older version
 #: re-tokenizes its chunks when opened (SQLiteStore), so index and queries always agree.
-SEGMENTER_VERSION = 2
+SEGMENTER_VERSION = 3
 
 _ASCII_WORD = re.compile(r"[a-z]+")
 
@@ -107,6 +108,20 @@ def _runs(text: str) -> list[str]:
     return words
 
 
+def _name_parts(words: list[str]) -> list[str]:
+    """For each word of 3+ Han characters that is not in jieba's dictionary, the word
+    without its last character. Such words come from jieba's HMM, which glues the character
+    after an unknown name onto it: "杨昊现效力于哪里" gives "杨昊现", "刘七是怎么死的"
+    "刘七是", so the name itself ("杨昊", "刘七", in the title and text of its article) never
+    matched. Index and queries get the same extra words. On CMRC 2018 trial questions
+    200-599 the gold passage is in the top 5 for 100% of questions instead of 99.0%, top 1
+    for 97.8% instead of 96.8% (all 1,000: 99.6% / 97.7% instead of 99.0% / 97.0%); the
+    word's first or last two characters, or the word without its first character, did as
+    well or worse."""
+    freq = _jieba().dt.FREQ
+    return [word[:-1] for word in words if len(word) >= 3 and not freq.get(word)]
+
+
 def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
     """The BM25 tokens of `text`; contains no quote, space or FTS operator character."""
     text = normalize(text)
@@ -115,7 +130,8 @@ def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
     if han:
         # One jieba pass over all Han runs (a call per run costs twice as much); token
         # order does not matter to BM25.
-        words += [w for w in _jieba().cut_for_search("\n".join(han)) if w.strip()]
+        found = [w for w in _jieba().cut_for_search("\n".join(han)) if w.strip()]
+        words += found + _name_parts(found)
     stem = _stemmer().stemWord
     return [stem(w) if _ASCII_WORD.fullmatch(w) else w
             for w in words if not (drop_stopwords and w in STOPWORDS)]
