@@ -183,7 +183,7 @@ def main() -> None:
     for name in names:
         model, overrides, *llama = CONFIGS[name]
         rows[name] = measure(model, overrides, llama[0] if llama else {}, args.port)
-        print(f"measured {name}", file=sys.stderr, flush=True)
+        print(f"measured {name}: {json.dumps(rows[name])}", file=sys.stderr, flush=True)
     base = rows["default"]["peak_rss"]
     print(f"{'configuration':<22} {'RSS at start':>12} {'peak RSS':>9} {'anon':>7} "
           f"{'file':>7} {'peak/default':>12}")
