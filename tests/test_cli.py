@@ -82,3 +82,19 @@ def test_default_model_explains_an_idiom_in_chinese(data_env: dict[str, str]) ->
     chinese = sum("\u4e00" <= ch <= "\u9fff" for ch in answer)
     assert chinese >= 10, answer
     assert any(word in answer for word in ("多余", "反而", "弄巧成拙", "画蛇添足")), answer
+
+
+def test_idiom_warm_fills_the_vector_cache_and_resumes(tmp_path: Path) -> None:
+    import sqlite3
+
+    env = {"XDG_CACHE_HOME": str(tmp_path / "cache")}
+    first = run("idiom", "warm", "--limit", "5", "--batch", "2", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "5 idiom explanations" in first.stdout
+    cache = tmp_path / "cache" / "zhiyan" / "idiom-vectors.sqlite3"
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM vectors").fetchone() == (5,)
+    again = run("idiom", "warm", "--limit", "7", env=env)  # keyed by text: no duplicates
+    assert again.returncode == 0, again.stderr
+    with sqlite3.connect(cache) as db:
+        assert db.execute("SELECT count(*) FROM vectors").fetchone() == (7,)

@@ -38,3 +38,27 @@ def test_an_unwritable_cache_still_gives_similarities(tmp_path: Path) -> None:
     dense = DenseMeaning(blocker / "idiom-vectors.sqlite3")  # its folder cannot be made
     assert dense.similarities(CONTEXT, WORDS) == pytest.approx(
         DenseMeaning(None).similarities(CONTEXT, WORDS), abs=1e-6)
+
+
+def test_warming_fills_the_cache_so_a_later_cloze_embeds_nothing(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = tmp_path / "idiom-vectors.sqlite3"
+    seen: list[int] = []
+    DenseMeaning(cache).warm(WORDS, batch=2, progress=seen.append)
+    assert seen == [2, 1]  # committed a batch at a time
+
+    later = DenseMeaning(cache)
+
+    def refuse(texts: list[str]) -> np.ndarray:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch.setattr(later._e5, "passages", refuse)
+    scores = later.similarities(CONTEXT, WORDS)
+    assert max(range(3), key=scores.__getitem__) == 0
+
+
+def test_warming_without_a_cache_says_so(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError, match="could not be opened"):
+        DenseMeaning(blocker / "idiom-vectors.sqlite3").warm(WORDS)

@@ -152,3 +152,26 @@ def cloze(content: str, candidates: Annotated[str, typer.Argument(help="comma-se
             await engine.close()
 
     typer.echo(item.candidates[asyncio.run(go())])
+
+
+@idiom_app.command("warm")
+def warm(batch: Annotated[int, typer.Option(min=1, help="explanations embedded at once")] = 64,
+         limit: Annotated[int | None, typer.Option(min=1, help="the first N idioms only")]
+         = None) -> None:
+    """Embed every dictionary explanation into the idiom vector cache now
+    (~/.cache/zhiyan/idiom-vectors.sqlite3), so no cloze pays ~30 ms per unseen candidate.
+    Interrupted runs keep their progress; a rerun skips what is there."""
+    from rich.progress import Progress
+
+    from zhiyan.chengyu.meaning import get_dense_meaning
+
+    words = sorted(get_dictionary().by_word)[:limit]
+    meaning = get_dense_meaning()
+    try:
+        with Progress() as bar:
+            task = bar.add_task("idiom vectors", total=len(words))
+            meaning.warm(words, batch, lambda n: bar.advance(task, n))
+    except OSError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{len(words):,} idiom explanations in the vector cache")
