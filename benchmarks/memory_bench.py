@@ -83,6 +83,11 @@ def _status_kb(pid: int) -> dict[str, int]:
     return fields
 
 
+def _major_faults(pid: int) -> int:
+    """Page faults that had to read from disk (a dropped file page read again)."""
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[9])
+
+
 def _smaps_kb(pid: int) -> dict[str, int]:
     """Resident and referenced kB from /proc/PID/smaps: anonymous memory, the mapped model
     file (*.gguf), other mapped files. A file mapping's referenced pages are bounded by its
@@ -153,9 +158,9 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
             time.sleep(3)
             idle = _smaps_kb(proc.pid)
             Path(f"/proc/{proc.pid}/clear_refs").write_text("1")
-            begin = time.monotonic()
+            begin, faults = time.monotonic(), _major_faults(proc.pid)
             _work(url)  # second round: the same work, pages touched are recorded
-            seconds = time.monotonic() - begin
+            seconds, faults = time.monotonic() - begin, _major_faults(proc.pid) - faults
             touched = _smaps_kb(proc.pid)
             done = _status_kb(proc.pid)
         finally:
@@ -170,7 +175,8 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
             "anon": done["RssAnon"] / 1024, "file": done["RssFile"] / 1024,
             "idle_ref": (idle["model_ref"] + idle["files_ref"]) / 1024,
             "working_set": mb["anon"] + mb["model_ref"] + mb["files_ref"],
-            "round_s": seconds, **{f"smaps_{key}": value for key, value in mb.items()}}
+            "round_s": seconds, "major_faults": faults,
+            **{f"smaps_{key}": value for key, value in mb.items()}}
 
 
 def main() -> None:
@@ -192,12 +198,12 @@ def main() -> None:
               f"{row['anon']:>5.0f}MB {row['file']:>5.0f}MB {row['peak_rss'] / base:>12.3f}")
     print("\nSecond round of the same work (MB from smaps; ref = referenced in that round):")
     print(f"{'configuration':<22} {'anon':>6} {'model':>6} {'model ref':>9} {'files':>6} "
-          f"{'files ref':>9} {'working set':>11} {'idle ref':>8} {'round':>6}")
+          f"{'files ref':>9} {'working set':>11} {'idle ref':>8} {'round':>6} {'majflt':>6}")
     for name, row in rows.items():
         print(f"{name:<22} {row['smaps_anon']:>6.0f} {row['smaps_model']:>6.0f} "
               f"{row['smaps_model_ref']:>9.0f} {row['smaps_files']:>6.0f} "
               f"{row['smaps_files_ref']:>9.0f} {row['working_set']:>11.0f} "
-              f"{row['idle_ref']:>8.0f} {row['round_s']:>5.1f}s")
+              f"{row['idle_ref']:>8.0f} {row['round_s']:>5.1f}s {row['major_faults']:>6}")
 
 
 if __name__ == "__main__":
