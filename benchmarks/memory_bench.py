@@ -130,8 +130,7 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
             port: int) -> dict[str, float]:
     """Start a server with this configuration, give it the work, read its memory."""
     with tempfile.TemporaryDirectory(prefix="zhiyan-mem-") as data:
-        env = {**os.environ, "ZHIYAN_STORAGE__DATA_DIR": data,
-               "ZHIYAN_ENGINE__LLAMA_LOGS": "true", **overrides}
+        env = {**os.environ, "ZHIYAN_STORAGE__DATA_DIR": data, **overrides}
         log = Path(data) / "serve.log"
         serve = ["serve", "--model", model, "--port", str(port)]
         command = ([sys.executable, "-c", _BOOT, json.dumps(llama), *serve] if llama
@@ -166,10 +165,6 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
         finally:
             proc.terminate()
             proc.wait(timeout=60)
-            buffers = [line.split("load_tensors:", 1)[1].strip()
-                       for line in log.read_text(errors="replace").splitlines()
-                       if "load_tensors:" in line and "buffer size" in line]
-    print(f"{model} {overrides} {llama}: {'; '.join(buffers)}", file=sys.stderr)
     mb = {key: value / 1024 for key, value in touched.items()}
     return {"started_rss": started["VmRSS"] / 1024, "peak_rss": done["VmHWM"] / 1024,
             "anon": done["RssAnon"] / 1024, "file": done["RssFile"] / 1024,
