@@ -62,7 +62,9 @@ _WHEN = re.compile(r"什么时候|何时|哪一年|哪年|什么时间|哪一天
 _ONE_DATE = (r"\d{1,4}年(?:\s?[（(]\d{3,4}年[）)])?(?:\d{1,2}月)?(?:\d{1,2}日)?"
              r"|\d{1,2}月(?:\d{1,2}日)?")
 # A range stays whole ("1984年10月7日至1985年9月29日"): CMRC spans never cut one.
-_ERA = r"(?:(?:(?![于在至到从自])[\u4e00-\u9fff]){2}(?=\d{1,4}年))?"
+#: an era name: two Han characters, never starting with a preposition ("天正", "正德")
+_ERA_NAME = r"(?:(?![于在至到从自])[\u4e00-\u9fff]){2}"
+_ERA = r"(?:" + _ERA_NAME + r"(?=\d{1,4}年))?"
 _RANGE = r"\s?[至到\-－–~～]\s?"
 # … as does one whose first end is a bare number ("2至4月", "3-8月").
 _DATE = re.compile(_ERA + r"(?:\d{1,4}" + _RANGE + "(?:" + _ONE_DATE + ")|(?:" + _ONE_DATE + ")"
@@ -75,8 +77,7 @@ _LATIN_GLOSS = re.compile(r"\s*[（(][A-Za-z][^（）()]*[）)]$")
 #: a reign-era date and the Gregorian year bracketed after it ("正德五年（1510年）", "承光元年
 #: （577年）"), then an optional month and day: CMRC spans keep the era date with the year
 _CN_NUM = "[一二三四五六七八九十\\d]{1,3}"
-_ERA_YEAR = re.compile(r"(?:(?![于在至到从自])[\u4e00-\u9fff]){2}"
-                       r"[元正一二三四五六七八九十廿\d]{1,4}年"
+_ERA_YEAR = re.compile(_ERA_NAME + r"[元正一二三四五六七八九十廿\d]{1,4}年"
                        rf"[（(]\d{{3,4}}年[）)](?:{_CN_NUM}月(?:{_CN_NUM}日)?)?")
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 _WHAT = re.compile(r"什么|哪个|哪些|哪种|哪")

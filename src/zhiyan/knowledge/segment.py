@@ -118,8 +118,8 @@ def _name_parts(words: list[str]) -> list[str]:
     for 97.8% instead of 96.8% (all 1,000: 99.6% / 97.7% instead of 99.0% / 97.0%); the
     word's first or last two characters, or the word without its first character, did as
     well or worse."""
-    freq = _jieba().dt.FREQ
-    return [word[:-1] for word in words if len(word) >= 3 and not freq.get(word)]
+    known = _jieba().get_FREQ
+    return [word[:-1] for word in words if len(word) >= 3 and not known(word)]
 
 
 def tokens(text: str, *, drop_stopwords: bool = True) -> list[str]:
