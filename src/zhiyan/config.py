@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -24,8 +24,9 @@ class EngineSettings(BaseModel):
     model: str = "default"
     #: tokens one request may use (prompt + answer)
     context_size: int = Field(default=4096, ge=256)
-    #: requests decoded together (continuous batching)
-    parallel: int = Field(default=4, ge=1, le=64)
+    #: requests decoded together (continuous batching slots); "auto": 4, or 2 where this
+    #: process may use under 3 GiB of memory (RAM or its cgroup's limit; see engine/sizing)
+    parallel: Annotated[int, Field(ge=1, le=64)] | Literal["auto"] = "auto"
     #: CPU threads for llama.cpp
     threads: int = Field(default=2, ge=1)
     #: requests allowed to wait for a slot before new ones get 429
