@@ -11,15 +11,20 @@ import pytest
 from zhiyan.engine.base import ChatChunk, ChatRequest, Engine, Message
 from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.grounded import (
+    GroundedPrompt,
     answer,
     answer_stream,
+    asks_for_a_sentence,
     best_sentence,
     boundaries,
+    cued_sentence,
+    defining_sentence,
     finish,
     focus,
     follow_up,
     one_sentence,
     relevant,
+    sentence_answer,
     snap,
     trim_echo,
     widen,
@@ -333,3 +338,54 @@ async def test_a_chat_follow_up_finds_the_document_the_previous_question_found(
         assert switched[0].doc_id == "rail"
     finally:
         kb.close()
+
+
+def _passage(title: str, text: str) -> Hit:
+    return Hit(doc_id=title, title=title, version=1, chunk_id=len(text), text=text, score=1.0,
+               source="", lang="zh", coverage=1.0)
+
+
+def test_a_definition_question_gets_the_defining_sentence_not_a_mention() -> None:
+    """"什么是X" shares no word with the text but X (the title, not counted): the shown
+    window is a mention of X; the answer is the sentence defining X, from any passage."""
+    later = _passage("冠夫姓", "魏晋以后，始以夫姓称呼已婚女性，"
+                              "但与冠夫姓的习俗不同，此称呼不改本姓。")
+    lead = _passage("冠夫姓", "冠夫姓（或从夫姓），指女性结婚后改用丈夫的姓氏这样一种习俗。"
+                             "近代往往将其视为男权社会的产物。")
+    question = "什么是冠夫姓？"
+    assert asks_for_a_sentence(question)
+    prompt = GroundedPrompt([], [later, lead], [later.text, "近代往往将其视为男权社会的产物。"])
+    reply = sentence_answer(question, prompt, "zh")
+    assert reply.text == "冠夫姓（或从夫姓），指女性结婚后改用丈夫的姓氏这样一种习俗 [2]"
+
+    def defined(question: str, text: str) -> tuple[int, str] | None:
+        return defining_sentence(question, [_passage("题", text)])
+
+    # X after a clause break starts the span; aliases between X and the copula are left out
+    assert defined("赤痢变形虫是什么？", "溶组织内阿米巴，赤痢变形虫（Entamoeba）是一种"
+                                       "厌氧的原生动物。") \
+        == (1, "赤痢变形虫（Entamoeba）是一种厌氧的原生动物。")
+    assert defined("百老汇剧院指的是什么？", "百老汇剧院（），简称百老汇，是指纽约剧院区"
+                                           "所演出的戏剧，其中有39间大型剧院。") \
+        == (1, "是指纽约剧院区所演出的戏剧，其中有39间大型剧院。")
+    assert asks_for_a_sentence("西班牙语言的定义是什么？")
+    assert defined("西班牙语言的定义是什么？", "<br>西班牙语言（lenguas）指的在西班牙"
+                                             "使用的语言。") \
+        == (1, "西班牙语言（lenguas）指的在西班牙使用的语言。")
+    assert defined("什么是三鹰？", "打出三鹰很难。所谓三鹰就是低于标准杆三杆。") \
+        == (1, "所谓三鹰就是低于标准杆三杆。")
+    # no sentence defines X: nothing (the best sentence answers); other questions: nothing
+    assert defined("什么是乙酰胺？", "它被用作增塑剂。") is None
+    assert defining_sentence("冠夫姓的起源是什么？", [lead]) is None
+
+
+def test_a_name_origin_or_death_question_gets_the_sentence_that_tells_it() -> None:
+    plant = _passage("盾柱木", "盾柱木是豆科盾柱木属的植物。盾柱木的荚果具翅。"
+                              "因盾柱木的柱头形状貌如盾形，故而得名。")
+    prompt = GroundedPrompt([], [plant], ["盾柱木是豆科盾柱木属的植物。盾柱木的荚果具翅。"])
+    reply = sentence_answer("盾柱木的名字是怎样得来的？", prompt, "zh")
+    assert reply.text == "因盾柱木的柱头形状貌如盾形，故而得名 [1]"
+    singer = _passage("蔡敏", "1977年获香港亚洲歌唱比赛季军。2003年11月11日于自宅坠楼身亡。")
+    assert asks_for_a_sentence("蔡敏的死因是什么？")
+    assert cued_sentence("蔡敏的死因是什么？", [singer]) == (1, "2003年11月11日于自宅坠楼身亡。")
+    assert cued_sentence("蔡敏获得了什么奖项？", [singer]) is None
