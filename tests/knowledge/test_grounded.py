@@ -12,6 +12,7 @@ from zhiyan.engine.base import ChatChunk, ChatRequest, Engine, Message
 from zhiyan.knowledge.base import KnowledgeBase
 from zhiyan.knowledge.grounded import (
     GroundedPrompt,
+    alias_span,
     answer,
     answer_stream,
     asks_for_a_sentence,
@@ -389,3 +390,23 @@ def test_a_name_origin_or_death_question_gets_the_sentence_that_tells_it() -> No
     assert asks_for_a_sentence("蔡敏的死因是什么？")
     assert cued_sentence("蔡敏的死因是什么？", [singer]) == (1, "2003年11月11日于自宅坠楼身亡。")
     assert cued_sentence("蔡敏获得了什么奖项？", [singer]) is None
+
+
+@pytest.mark.anyio
+async def test_an_alias_question_gets_the_aliases_of_its_own_subject(tmp_path: Path) -> None:
+    """A second passage whose name contains the subject's ("软枝黄蝉" for 黄蝉) lists other
+    aliases: the model copied those; the clause after the subject itself is the answer."""
+    other = _passage("软枝黄蝉", "软枝黄蝉（学名：），别称黄莺、小黄蝉，为夹竹桃科植物。")
+    own = _passage("黄蝉", "黄蝉（学名：）别称为硬枝黄蝉、小花黄蝉及黄兰蝉。为夹竹桃科黄蝉属植物。")
+    assert alias_span("黄蝉的别称叫什么？", [other, own]) == (2, "别称为硬枝黄蝉、小花黄蝉及黄兰蝉")
+    assert alias_span("黄蝉的花期是什么时候？", [other, own]) is None
+    assert alias_span("黄蝉又叫什么？", [other, own]) is None  # left to the model
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add(Document(id="sedge", title="短叶水蜈蚣", lang="zh",
+                    text="短叶水蜈蚣（学名：），别名无头土香（台湾一带）、无头香，是莎草科植物。"
+                         "多年生草本。"))
+    engine = _Scripted("黄藤")
+    reply = await answer(engine, kb, "短叶水蜈蚣的别名是什么？", lang="zh")
+    kb.close()
+    assert engine.requests == []  # nothing generated
+    assert reply.text == "别名无头土香（台湾一带）、无头香 [1]"
