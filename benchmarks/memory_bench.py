@@ -36,7 +36,8 @@ import httpx
 
 #: name -> (model, environment overrides[, llama.cpp `CommonParams` attributes])
 CONFIGS: dict[str, tuple[str, dict[str, str]] | tuple[str, dict[str, str], dict[str, object]]] = {
-    "default": ("default", {}),
+    "default": ("default", {}),  # parallel = "auto": 4 slots, 2 under 3 GiB of memory
+    "parallel4": ("default", {"ZHIYAN_ENGINE__PARALLEL": "4"}),
     "parallel2": ("default", {"ZHIYAN_ENGINE__PARALLEL": "2"}),
     "bm25_only": ("default", {"ZHIYAN_KNOWLEDGE__EMBEDDINGS": "false"}),
     "parallel2_bm25": ("default", {"ZHIYAN_ENGINE__PARALLEL": "2",
@@ -152,6 +153,7 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
                                        f"\n{tail}")
                 time.sleep(0.5)
             started = _status_kb(proc.pid)
+            slots = httpx.get(url + "/healthz").json()["engine"]["parallel"]
             _work(url)  # first round: loads everything
             Path(f"/proc/{proc.pid}/clear_refs").write_text("1")
             time.sleep(3)
@@ -166,7 +168,8 @@ def measure(model: str, overrides: dict[str, str], llama: dict[str, object],
             proc.terminate()
             proc.wait(timeout=60)
     mb = {key: value / 1024 for key, value in touched.items()}
-    return {"started_rss": started["VmRSS"] / 1024, "peak_rss": done["VmHWM"] / 1024,
+    return {"slots": slots, "started_rss": started["VmRSS"] / 1024,
+            "peak_rss": done["VmHWM"] / 1024,
             "anon": done["RssAnon"] / 1024, "file": done["RssFile"] / 1024,
             "idle_ref": (idle["model_ref"] + idle["files_ref"]) / 1024,
             "working_set": mb["anon"] + mb["model_ref"] + mb["files_ref"],
@@ -186,10 +189,11 @@ def main() -> None:
         rows[name] = measure(model, overrides, llama[0] if llama else {}, args.port)
         print(f"measured {name}: {json.dumps(rows[name])}", file=sys.stderr, flush=True)
     base = rows["default"]["peak_rss"]
-    print(f"{'configuration':<22} {'RSS at start':>12} {'peak RSS':>9} {'anon':>7} "
-          f"{'file':>7} {'peak/default':>12}")
+    print(f"{'configuration':<22} {'slots':>5} {'RSS at start':>12} {'peak RSS':>9} "
+          f"{'anon':>7} {'file':>7} {'peak/default':>12}")
     for name, row in rows.items():
-        print(f"{name:<22} {row['started_rss']:>10.0f}MB {row['peak_rss']:>7.0f}MB "
+        print(f"{name:<22} {row['slots']:>5} {row['started_rss']:>10.0f}MB "
+              f"{row['peak_rss']:>7.0f}MB "
               f"{row['anon']:>5.0f}MB {row['file']:>5.0f}MB {row['peak_rss'] / base:>12.3f}")
     print("\nSecond round of the same work (MB from smaps; ref = referenced in that round):")
     print(f"{'configuration':<22} {'anon':>6} {'model':>6} {'model ref':>9} {'files':>6} "
