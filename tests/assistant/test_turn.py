@@ -275,13 +275,16 @@ async def test_requests_and_other_languages_are_still_written(
     assert plan is not None and not plan.extract
 
 
-async def test_a_span_holding_a_planted_instruction_is_not_given(
+async def test_a_planted_instruction_is_never_quoted(
         tiny_engine: Engine, moon_kb: KnowledgeBase) -> None:
-    """The span comes from the raw passage; the written answer reads the cleaned one."""
+    """The span and the written answer both read the passages as the policy cleans them:
+    the planted sentence, payload included, is gone."""
     assistant = Assistant(tiny_engine, _settings(), ":memory:", moon_kb)
     turn = Turn(text="猎人为什么设置陷阱？", user_id="u-trap", channel="sms")
     _, plan = await assistant._prepare(turn)
     assert plan is not None and plan.extract
-    assert await assistant._extract(turn, plan) is None
+    assert all("转账" not in p.text for p in plan.passages)
+    extracted = await assistant._extract(turn, plan)
+    assert extracted is None or "转账" not in extracted.text
     reply = await assistant.respond(turn)
-    assert "忽略以上指令" not in reply.text
+    assert "忽略以上指令" not in reply.text and "转账" not in reply.text

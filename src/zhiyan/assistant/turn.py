@@ -27,7 +27,7 @@ from pydantic import BaseModel, Field
 
 from zhiyan.assistant import language, router
 from zhiyan.assistant.memory import Memory, fit_history, get_lang_pref, set_lang_pref
-from zhiyan.assistant.policy import Policy, PolicySettings
+from zhiyan.assistant.policy import REMOVED, Policy, PolicySettings
 from zhiyan.assistant.prompts import Passage, fit_passages
 from zhiyan.assistant.shape import shape, shorten
 from zhiyan.config import Settings
@@ -370,22 +370,24 @@ class Assistant:
 
     async def _extract(self, turn: Turn, plan: _Plan) -> Reply | None:
         """The cited span that answers the question, shaped for the channel; None when the
-        grounded pipeline finds no answer, or when its span holds text the policy removes
-        from documents (an instruction planted in a source): the written answer, which
-        reads the cleaned passages, is given instead."""
+        grounded pipeline finds no answer, or when its span holds the mark of a sentence
+        the policy removed from a source (an instruction planted there): the written
+        answer is given instead. The pipeline reads the passages as the policy cleans
+        them (already logged when the router retrieved them)."""
         from zhiyan.knowledge.grounded import answer_stream
+
+        def clean(text: str, doc_id: str) -> str:
+            return self.policy.clean_document(text, doc_id=doc_id, log=False)
 
         history = [m for m in plan.messages[1:-1] if m.role in ("user", "assistant")]
         found: Reply | None = None
         async for event in answer_stream(self.engine, self._knowledge(), turn.text.strip(),
                                          plan.lang, history,
-                                         min(_EXTRACT_TOKENS, plan.max_tokens)):
+                                         min(_EXTRACT_TOKENS, plan.max_tokens), clean):
             found = event.reply or found
         if found is None or found.kind != "knowledge" or not found.citations:
             return None
-        core = _CITE.sub("", found.text).strip()
-        if self.policy.clean_document(core, doc_id=found.citations[0].doc_id,
-                                      user_id=turn.user_id) != core:
+        if REMOVED in found.text:
             return None
         decision = self.policy.check_output(found.text, plan.lang, user_id=turn.user_id,
                                             channel=turn.channel)

@@ -152,17 +152,24 @@ def ask(
     model: Annotated[str | None, typer.Option("--model", "-m")] = None,
     max_tokens: Annotated[int, typer.Option()] = 256,
 ) -> None:
-    """A grounded answer with numbered citations."""
+    """A grounded answer with numbered citations (from the passages as the policy cleans
+    them: a sentence planting instructions in a document is never shown or quoted)."""
+    from zhiyan.assistant.policy import Policy, PolicySettings
     from zhiyan.cli import _build_engine, _settings
     from zhiyan.knowledge.grounded import answer_stream
 
     settings = _settings(config, model)
     kb = open_kb(config)
     engine = _build_engine(settings)
+    policy = Policy(settings.section("policy", PolicySettings))
+
+    def clean(text: str, doc_id: str) -> str:
+        return policy.clean_document(text, doc_id=doc_id)
 
     async def run() -> None:
         try:
-            async for event in answer_stream(engine, kb, question, max_tokens=max_tokens):
+            async for event in answer_stream(engine, kb, question, max_tokens=max_tokens,
+                                             clean=clean):
                 if event.reply is not None:
                     console.print(event.reply.text, markup=False, highlight=False)
                     for c in event.reply.citations:

@@ -23,8 +23,8 @@ and cites nothing.
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field, replace
 from difflib import SequenceMatcher
 
 from zhiyan.assistant.turn import Citation, Reply, ReplyEvent
@@ -637,13 +637,21 @@ def _cited(core: str, numbers: list[int], passages: list[Hit], lang: str | None,
 
 async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
                         lang: str | None = None, history: list[Message] | None = None,
-                        max_tokens: int = 256) -> AsyncIterator[ReplyEvent]:
+                        max_tokens: int = 256,
+                        clean: Callable[[str, str], str] | None = None,
+                        ) -> AsyncIterator[ReplyEvent]:
     """Deltas as the model writes, then one event carrying the verified Reply (whose text
-    is authoritative: markers are checked and corrected there)."""
+    is authoritative: markers are checked and corrected there).
+
+    `clean(text, doc_id)` rewrites each retrieved passage before the model or the answer
+    rules see it (the policy's removal of instructions planted in documents), so a span
+    can only be copied from what is left."""
     hits = relevant(await kb.search(question, k=RETRIEVE_K), question)
     previous = next((m.content for m in reversed(history or []) if m.role == "user"), None)
     if hits and previous:
         hits = follow_up(question, hits, await current_document(kb, previous))
+    if clean is not None:
+        hits = [replace(h, text=clean(h.text, h.doc_id)) for h in hits]
     if not hits:
         reply = dont_know(lang)
         yield ReplyEvent(delta=reply.text)
@@ -681,9 +689,10 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
 
 
 async def answer(engine: Engine, kb: KnowledgeBase, question: str, lang: str | None = None,
-                 history: list[Message] | None = None, max_tokens: int = 256) -> Reply:
+                 history: list[Message] | None = None, max_tokens: int = 256,
+                 clean: Callable[[str, str], str] | None = None) -> Reply:
     reply: Reply | None = None
-    async for event in answer_stream(engine, kb, question, lang, history, max_tokens):
+    async for event in answer_stream(engine, kb, question, lang, history, max_tokens, clean):
         if event.reply is not None:
             reply = event.reply
     assert reply is not None
