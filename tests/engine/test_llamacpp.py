@@ -11,7 +11,6 @@ from zhiyan.engine.base import ChatRequest, Engine, Message
 from zhiyan.engine.errors import (
     BadRequestError,
     ContextOverflowError,
-    EngineError,
     ModelError,
     QueueFullError,
 )
@@ -66,14 +65,20 @@ async def test_score_pieces_splits_one_forced_decode_by_piece(tiny_engine: Engin
     assert dot < 0 and paris > london
 
 
-async def test_a_choice_split_into_bytes_is_refused_before_any_decoding(
-        tiny_engine: Engine) -> None:
-    """llama.cpp reports no probability for part of a character (the tiny model splits
-    Chinese into bytes), so the engine says so at once rather than decoding in vain."""
-    with pytest.raises(EngineError, match="splits into bytes"):
-        await tiny_engine.score_choices("She gave a", [" smile", "一嚬一笑"])
-    with pytest.raises(EngineError, match="splits into bytes"):
-        await tiny_engine.score_pieces("She gave a", [[" smile", "一嚬"]])  # type: ignore[attr-defined]
+async def test_a_choice_split_into_bytes_is_scored(tiny_engine: LlamaCppEngine) -> None:
+    """The tiny model splits Chinese into bytes, and llama.cpp reports no probability for
+    a piece that does not complete a character: the engine reads it from the position's
+    ranked next-token list instead, and gets what llama.cpp reports for a whole token."""
+    smile, chinese = await tiny_engine.score_choices("She gave a", [" smile", "一嚬一笑"])
+    assert chinese < smile < 0
+    (one, pin), = await tiny_engine.score_pieces("She gave a", [["一", "嚬"]])
+    assert one < 0 and pin < 0 and one + pin > chinese  # two characters fewer
+    prompt = tiny_engine._tokenize_sync("She gave a")
+    [token] = tiny_engine._tokenize_sync(" smile")
+    assert abs(tiny_engine._distribution_logprob(prompt, token) - smile) < 1e-3
+    # an unlikely token is not in the top 5,000: found in the whole vocabulary
+    unlikely = tiny_engine._distribution_logprob(prompt, 49_000)
+    assert unlikely < smile
     assert tiny_engine.in_flight == 0
 
 

@@ -186,12 +186,10 @@ class ClozeSolver:
         self.unscored = 0
 
     async def _score(self, prompt: str, choices: list[str]) -> list[float]:
-        """`score_choices`, tolerating choices the engine cannot force.
-
-        The engine refuses a choice containing a character that the tokenizer splits
-        into byte pieces (嚬 in 一嚬一笑): llama.cpp gives no probability for part of a
-        character. Such a choice is scored as the
-        worst of the others rather than losing the whole item; `unscored` counts them.
+        """`score_choices`, tolerating choices the engine cannot score (an engine error on
+        one choice): such a choice is scored as the worst of the others rather than losing
+        the whole item; `unscored` counts them. (Characters the tokenizer splits into
+        bytes, 嚬 in 一嚬一笑, were such choices until the engine learned to score them.)
         """
         totals = await self._score_pieces(prompt, [[c] for c in choices])
         return [t[0] for t in totals]
