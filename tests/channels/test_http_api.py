@@ -136,28 +136,33 @@ def test_full_queue_answers_429_with_retry_after(settings: Settings) -> None:
         assert engine.in_flight == 0
 
 
-def test_client_disconnect_mid_stream_frees_the_slot(live_server: LiveServer) -> None:
+def test_client_disconnect_mid_stream_frees_the_slot(settings: Settings) -> None:
+    """On its own engine: on the session's shared one, another test's generation may still
+    be running, and llama.cpp's own count of busy slots would include it."""
+    engine = LlamaCppEngine(resolve("tiny"), model_id="zhiyan-tiny", context_size=2048,
+                            parallel=2)
     body = {**ENDLESS, "max_tokens": 1500}
-    with httpx.Client(timeout=120) as http, \
-            http.stream("POST", live_server.url + "/v1/chat/completions", json=body) as r:
-        lines = r.iter_lines()
-        for _ in range(4):
-            next(lines)
-        assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 1
-    # leaving the block closed the connection mid-stream (5 s: a loaded 2-core machine
-    # took more than 2 s to notice once); llama.cpp frees its slot a moment after zhiyan's
-    # own count drops, so both are awaited
+    with LiveServer(create_app(settings, engine)) as server:
+        with httpx.Client(timeout=120) as http, \
+                http.stream("POST", server.url + "/v1/chat/completions", json=body) as r:
+            lines = r.iter_lines()
+            for _ in range(4):
+                next(lines)
+            assert httpx.get(server.url + "/healthz").json()["engine"]["in_flight"] == 1
+        # leaving the block closed the connection mid-stream (5 s: a loaded 2-core machine
+        # took more than 2 s to notice once); llama.cpp frees its slot a moment after
+        # zhiyan's own count drops, so both are awaited
 
-    def freed() -> bool:
-        return (httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0
-                and "llamacpp:requests_processing 0"
-                in httpx.get(live_server.url + "/metrics").text)
+        def freed() -> bool:
+            return (httpx.get(server.url + "/healthz").json()["engine"]["in_flight"] == 0
+                    and "llamacpp:requests_processing 0"
+                    in httpx.get(server.url + "/metrics").text)
 
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and not freed():
-        time.sleep(0.02)
-    assert httpx.get(live_server.url + "/healthz").json()["engine"]["in_flight"] == 0
-    assert "llamacpp:requests_processing 0" in httpx.get(live_server.url + "/metrics").text
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not freed():
+            time.sleep(0.02)
+        assert httpx.get(server.url + "/healthz").json()["engine"]["in_flight"] == 0
+        assert "llamacpp:requests_processing 0" in httpx.get(server.url + "/metrics").text
 
 
 def test_oversized_body_without_content_length_is_refused(live_server: LiveServer) -> None:
