@@ -438,13 +438,17 @@ _DEFINES = (r"(?:\s*[（(][^（）()]*[）)])?(?P<alias>(?:[，,]\s*(?:简称|�
             r"(?P<copula>是指|是|指|就是|即)")
 
 
+def _bare(term: str) -> str:
+    """A term as asked, normalized, without a trailing "(disambiguation)" or quotes."""
+    return _DISAMBIGUATION.sub("", normalize(term)).strip().strip("《》“”\"「」 ")
+
+
 def defined_term(question: str) -> str | None:
     """X of a definition question, normalized, without quotes or a bracketed gloss."""
     match = _DEFINE_Q.match(question.strip())
     if not match:
         return None
-    term = _DISAMBIGUATION.sub("", normalize(match.group("a") or match.group("b"))).strip()
-    term = term.strip("《》“”\"「」 ")
+    term = _bare(match.group("a") or match.group("b"))
     return term if len(term) >= 2 else None
 
 
@@ -532,7 +536,7 @@ def alias_span(question: str, passages: list[Hit]) -> tuple[int, str] | None:
     match = _ALIAS_Q.match(question.strip())
     if not match:
         return None
-    term = _DISAMBIGUATION.sub("", normalize(match.group("term"))).strip().strip("《》“”\"「」 ")
+    term = _bare(match.group("term"))
     if not term:
         return None
     pattern = re.compile(r"(?:^|(?<=[，,。；;]))[^\u4e00-\u9fff，,；;]{0,12}?[《“「]?"
