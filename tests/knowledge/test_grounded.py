@@ -18,6 +18,7 @@ from zhiyan.knowledge.grounded import (
     asks_for_a_sentence,
     best_sentence,
     boundaries,
+    build_prompt,
     cued_sentence,
     defining_sentence,
     finish,
@@ -25,6 +26,7 @@ from zhiyan.knowledge.grounded import (
     follow_up,
     one_sentence,
     relevant,
+    retrieve,
     sentence_answer,
     snap,
     trim_echo,
@@ -321,22 +323,23 @@ MANGA = [
 @pytest.mark.anyio
 async def test_a_chat_follow_up_finds_the_document_the_previous_question_found(
         tmp_path: Path) -> None:
-    from zhiyan.assistant.router import search_knowledge
-
     kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
     kb.add_many(MANGA)
     try:
         question = "该漫画是由谁创作的？"
-        alone = await search_knowledge(kb, question, "zh", 4)
+        alone = await retrieve(kb, question, lang="zh", k=4)
         for previous, want in [("星际少年是哪一年开始连载的？", "star"),
                                ("银河铁道是哪一年开始连载的？", "rail")]:
-            passages = await search_knowledge(kb, question, "zh", 4, previous=previous)
-            assert passages[0].doc_id == want, (previous, [p.doc_id for p in passages])
-            assert {p.doc_id for p in passages} == {p.doc_id for p in alone}
+            hits = await retrieve(kb, question, lang="zh", k=4, previous=previous)
+            assert hits[0].doc_id == want, (previous, [h.doc_id for h in hits])
+            assert {h.doc_id for h in hits} == {h.doc_id for h in alone}
         # a question naming the other title switches topic
-        switched = await search_knowledge(kb, "银河铁道共出版了几卷？", "zh", 4,
-                                          previous="星际少年是哪一年开始连载的？")
+        switched = await retrieve(kb, "银河铁道共出版了几卷？", lang="zh", k=4,
+                                  previous="星际少年是哪一年开始连载的？")
         assert switched[0].doc_id == "rail"
+        # no hit in the asked language: the search goes across languages
+        assert [h.doc_id for h in await retrieve(kb, "银河铁道共出版了几卷？", lang="en")] \
+            == [h.doc_id for h in await retrieve(kb, "银河铁道共出版了几卷？")]
     finally:
         kb.close()
 
@@ -431,3 +434,43 @@ async def test_an_alias_question_gets_the_aliases_of_its_own_subject(tmp_path: P
     kb.close()
     assert engine.requests == []  # nothing generated
     assert reply.text == "别名无头土香（台湾一带）、无头香 [1]"
+
+
+@pytest.mark.anyio
+async def test_hits_the_caller_found_are_read_without_searching_again(
+        tmp_path: Path) -> None:
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many(MANGA)
+    hits = await retrieve(kb, "银河铁道是谁创作的？", lang="zh")
+    searches = 0
+    search = kb.search
+
+    async def counted(*args: object, **kwargs: object) -> list[Hit]:
+        nonlocal searches
+        searches += 1
+        return await search(*args, **kwargs)  # type: ignore[arg-type]
+
+    kb.search = counted  # type: ignore[method-assign]
+    engine = _Scripted("陈青 [1]")
+    try:
+        reply = await answer(engine, kb, "银河铁道是谁创作的？", lang="zh", hits=hits)
+        assert searches == 0 and reply.citations[0].doc_id == "rail"
+        await answer(engine, kb, "银河铁道是谁创作的？", lang="zh")
+        assert searches == 1
+    finally:
+        kb.close()
+
+
+def test_history_never_crowds_the_passages_out_of_the_prompt(tiny_engine: Engine) -> None:
+    """A client may send any history: the newest messages that fit in half the budget are
+    shown, in order; an older or longer one is left out, and the passages stay."""
+    hit = _passage("银河铁道", MANGA[1].text)
+    question = "该漫画是由谁创作的？"
+    huge = Message(role="assistant", content="漫画" * tiny_engine.context_size)
+    history = [Message(role="user", content="星际少年讲什么？"), huge,
+               Message(role="user", content="银河铁道是哪一年开始连载的？"),
+               Message(role="assistant", content="1998年 [1]")]
+    prompt = build_prompt(tiny_engine, [hit], question, "zh", history, 48)
+    assert [m.content for m in prompt.messages[1:-1]] == [m.content for m in history[2:]]
+    assert prompt.passages == [hit] and "陈青" in prompt.messages[-1].content
+    assert build_prompt(tiny_engine, [hit], question, "zh", None, 48).messages[1:-1] == []

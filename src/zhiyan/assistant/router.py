@@ -118,28 +118,28 @@ def knowledge_provider(app: Any) -> KnowledgeProvider:
 
 
 async def search_knowledge(kb: Any, query: str, lang: str, k: int,
-                           previous: str | None = None) -> list[Passage]:
-    """Relevant passages from the knowledge base, best first; [] when none is relevant.
-
-    Searches in the user's language first, then across languages (the model translates).
-    With the conversation's `previous` question, a follow-up that does not name its subject
-    finds the document that one found first. Relevance, follow-ups and the focusing of long
-    chunks on the question are the knowledge part's."""
+                           previous: str | None = None) -> list[Any]:
+    """The knowledge base's relevant hits for a message, best first; [] when none is
+    relevant (the knowledge part's `retrieve`: the user's language first, follow-ups).
+    At least as many as the grounded pipeline reads are returned, so an extracted answer
+    reads these hits instead of searching again."""
     if kb is None:
         return []
-    from zhiyan.knowledge.grounded import current_document, focus, follow_up, relevant
+    from zhiyan.knowledge.grounded import RETRIEVE_K, retrieve
 
-    query = query[:500]
-    hits = relevant(await kb.search(query, k=k, lang=lang), query)
-    if not hits:
-        hits = relevant(await kb.search(query, k=k), query)
-    if hits and previous:
-        hits = follow_up(query, hits, await current_document(kb, previous))
+    return await retrieve(kb, query, lang=lang, k=max(k, RETRIEVE_K), previous=previous)
+
+
+def knowledge_passages(hits: list[Any], query: str, k: int) -> list[Passage]:
+    """The best `k` hits as numbered passages, long chunks focused on the query."""
+    from zhiyan.knowledge.grounded import MAX_QUESTION_CHARS, focus
+
+    query = query[:MAX_QUESTION_CHARS]
     return [
         Passage(number=i, doc_id=str(h.doc_id), title=str(h.title),
                 text=focus(str(h.text), query), version=h.version,
                 chunk_id=str(h.chunk_id), source=h.source, lang=h.lang)
-        for i, h in enumerate(hits, start=1)
+        for i, h in enumerate(hits[:k], start=1)
     ]
 
 

@@ -148,13 +148,16 @@ class _Plan:
     lang: str
     kind: str
     passages: list[Passage]
-    messages: list[Message]
     max_tokens: int
     buffered: bool
     weak: bool
-    unsourced: bool
+    #: the knowledge base's hits behind `passages` (the grounded pipeline reads them)
+    hits: list[Any] = field(default_factory=list)
     #: answer with the cited span from the sources (see `Assistant._extracts`)
     extract: bool = False
+    #: the written answer's prompt, built only when the answer is written (`_write`)
+    messages: list[Message] = field(default_factory=list)
+    unsourced: bool = False
 
 
 def _kb_provider(knowledge: Any) -> Callable[[], Any]:
@@ -227,6 +230,7 @@ class Assistant:
                 await self._remember(turn, reply)
                 yield ReplyEvent(reply=reply)
                 return
+        await self._write(turn, plan)
         async for event in self._generate(turn, plan):
             yield event
 
@@ -269,7 +273,7 @@ class Assistant:
             return Reply(decision.message or t("core.refusal", lang), lang, kind=kind,
                          policy_rule=decision.rule), None
 
-        kind, passages = await self._route(text, lang, self._previous_question(turn))
+        kind, passages, hits = await self._route(text, lang, self._previous_question(turn))
         weak = lang in self.settings.weak_languages
         if weak and kind == "knowledge":
             same_lang = [p for p in passages if p.lang == lang]
@@ -282,12 +286,10 @@ class Assistant:
         max_tokens = turn.max_tokens or self.default_max_tokens
         if turn.max_chars:
             max_tokens = min(max_tokens, max(16, turn.max_chars))
-        messages, passages = await self._prompt(turn, text, lang, passages, max_tokens)
-        unsourced = kind == "knowledge" and not passages and self.settings.note_unsourced
         return None, _Plan(
-            lang=lang, kind=kind, passages=passages, messages=messages, max_tokens=max_tokens,
+            lang=lang, kind=kind, passages=passages, max_tokens=max_tokens,
             buffered=turn.max_chars is not None or not turn.markdown or weak, weak=weak,
-            unsourced=unsourced, extract=self._extracts(turn, text, lang, kind, passages),
+            hits=hits, extract=self._extracts(turn, text, lang, kind, passages),
         )
 
     def _extracts(self, turn: Turn, text: str, lang: str, kind: str,
@@ -311,6 +313,18 @@ class Assistant:
         set_lang_pref(self.conn, turn.user_id, chosen)
         return Reply(t("core.lang_set", chosen), chosen, kind="command")
 
+    def _recent(self, turn: Turn) -> list[Message]:
+        """The conversation's last messages as said (the grounded prompt fits them itself,
+        without a summary)."""
+        from zhiyan.knowledge.grounded import HISTORY_MESSAGES
+
+        if turn.history:
+            return [m for m in turn.history if m.role in ("user", "assistant")]
+        if not self._remembers(turn):
+            return []
+        return self.memory.recent(turn.user_id, self._conversation(turn),
+                                  HISTORY_MESSAGES)
+
     def _previous_question(self, turn: Turn) -> str | None:
         """The user's previous message in this conversation (a follow-up's subject)."""
         if turn.history:
@@ -319,23 +333,32 @@ class Assistant:
             return None
         return self.memory.last_user_message(turn.user_id, self._conversation(turn))
 
-    async def _route(self, text: str, lang: str,
-                     previous: str | None = None) -> tuple[str, list[Passage]]:
+    async def _route(self, text: str, lang: str, previous: str | None = None,
+                     ) -> tuple[str, list[Passage], list[Any]]:
+        """The route, its passages, and for a knowledge question the hits behind them."""
         idiom = router.find_idiom(text)
         if idiom is not None:
-            return "idiom", [router.idiom_passage(idiom)]
+            return "idiom", [router.idiom_passage(idiom)], []
         if router.is_smalltalk(text):
-            return "smalltalk", []
+            return "smalltalk", [], []
         if self.settings.router == "model":
             routed = await router.route_with_model(self.engine, text)
             if routed == "smalltalk":
-                return "smalltalk", []
-        kb = self._knowledge()
-        passages = await router.search_knowledge(kb, text, lang, self.settings.knowledge_k,
-                                                 previous)
+                return "smalltalk", [], []
+        k = self.settings.knowledge_k
+        hits = await router.search_knowledge(self._knowledge(), text, lang, k, previous)
+        passages = router.knowledge_passages(hits, text, k)
         for p in passages:
             p.text = self.policy.clean_document(p.text, doc_id=p.doc_id)
-        return "knowledge", passages
+        return "knowledge", passages, hits
+
+    async def _write(self, turn: Turn, plan: _Plan) -> None:
+        """Build the written answer's prompt into the plan (not needed, and not built, when
+        the answer is extracted: fitting a long history may ask the model for a summary)."""
+        plan.messages, plan.passages = await self._prompt(
+            turn, turn.text.strip(), plan.lang, plan.passages, plan.max_tokens)
+        plan.unsourced = (plan.kind == "knowledge" and not plan.passages
+                          and self.settings.note_unsourced)
 
     async def _prompt(self, turn: Turn, text: str, lang: str, passages: list[Passage],
                       max_tokens: int) -> tuple[list[Message], list[Passage]]:
@@ -379,11 +402,11 @@ class Assistant:
         def clean(text: str, doc_id: str) -> str:
             return self.policy.clean_document(text, doc_id=doc_id, log=False)
 
-        history = [m for m in plan.messages[1:-1] if m.role in ("user", "assistant")]
         found: Reply | None = None
         async for event in answer_stream(self.engine, self._knowledge(), turn.text.strip(),
-                                         plan.lang, history,
-                                         min(_EXTRACT_TOKENS, plan.max_tokens), clean):
+                                         plan.lang, self._recent(turn),
+                                         min(_EXTRACT_TOKENS, plan.max_tokens), clean,
+                                         plan.hits):
             found = event.reply or found
         if found is None or found.kind != "knowledge" or not found.citations:
             return None

@@ -51,7 +51,10 @@ MIN_COSINE = 0.88
 FOCUS_CHARS = 120
 #: tokens kept free for the instructions, the question and the template
 PROMPT_OVERHEAD = 400
+#: earlier messages of the conversation shown, newest first, within half the budget
 HISTORY_MESSAGES = 4
+#: characters of a question searched with (a longer message is cut, not refused)
+MAX_QUESTION_CHARS = 500
 #: the model writes "span [n]": stopping at the bracket saves ~3 of ~24 decoding steps, and
 #: on CMRC questions 200-259 the citations and F1 were the same without the model's number
 ANSWER_STOP = " ["
@@ -187,10 +190,25 @@ def follow_up(question: str, hits: list[Hit], current_doc: str | None) -> list[H
             + [h for h in hits if h.doc_id != current_doc])
 
 
+async def retrieve(kb: KnowledgeBase, question: str, *, lang: str | None = None,
+                   k: int = RETRIEVE_K, previous: str | None = None) -> list[Hit]:
+    """The relevant hits for a question, best first; [] when none is relevant. Searches in
+    `lang` first, then across languages (the model translates). With the conversation's
+    `previous` question, a follow-up that names none of its hits' titles is taken to be
+    about the document that question found (`follow_up`)."""
+    question = question.strip()[:MAX_QUESTION_CHARS]
+    hits = relevant(await kb.search(question, k=k, lang=lang), question)
+    if not hits and lang:
+        hits = relevant(await kb.search(question, k=k), question)
+    if hits and previous:
+        hits = follow_up(question, hits, await current_document(kb, previous))
+    return hits
+
+
 async def current_document(kb: KnowledgeBase, previous: str | None) -> str | None:
     """The document the conversation is about: the best relevant hit of the previous
     question, if any."""
-    previous = (previous or "").strip()[:500]
+    previous = (previous or "").strip()[:MAX_QUESTION_CHARS]
     if not previous:
         return None
     hits = relevant(await kb.search(previous, k=1), previous)
@@ -574,13 +592,24 @@ def sentence_answer(question: str, prompt: GroundedPrompt, lang: str | None) -> 
 def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | None,
                  history: list[Message] | None, max_tokens: int,
                  focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
-    """The passages that fit the context budget, numbered from 1, then the question."""
+    """The passages that fit the context budget, numbered from 1, then the question.
+    Earlier messages come before them, the newest first, as many as fit in half the
+    budget: a client may send any history, and it must not crowd out the passages."""
     budget = engine.context_size - max_tokens - PROMPT_OVERHEAD - len(question)
+    recent: list[Message] = []
+    room = budget // 2
+    for message in reversed((history or [])[-HISTORY_MESSAGES:]):
+        # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
+        cost = len(message.content) + 8
+        if cost > room:
+            break
+        room -= cost
+        budget -= cost
+        recent.insert(0, message)
     passages: list[Hit] = []
     shown: list[str] = []
     for hit in hits[:MAX_PASSAGES]:
         text = focus(hit.text, question, focus_chars, hit.title)
-        # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
         cost = len(hit.title) + len(text) + 8
         if cost > budget:
             break
@@ -593,7 +622,7 @@ def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | Non
                                                                            strict=True), 1)]
     user = f"{label}:\n" + "\n\n".join(blocks) + f"\n\n{ask}: {question}"
     messages = [Message(role="system", content=SYSTEM_ZH if chinese else SYSTEM_EN)]
-    messages += (history or [])[-HISTORY_MESSAGES:]
+    messages += recent
     messages.append(Message(role="user", content=user))
     return GroundedPrompt(messages, passages, shown)
 
@@ -643,17 +672,20 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
                         lang: str | None = None, history: list[Message] | None = None,
                         max_tokens: int = 256,
                         clean: Callable[[str, str], str] | None = None,
+                        hits: list[Hit] | None = None,
                         ) -> AsyncIterator[ReplyEvent]:
     """Deltas as the model writes, then one event carrying the verified Reply (whose text
     is authoritative: markers are checked and corrected there).
 
+    `hits`: what `retrieve` found for this question, when the caller has searched already
+    (the assistant routes by what it finds); otherwise the pipeline searches itself.
     `clean(text, doc_id)` rewrites each retrieved passage before the model or the answer
     rules see it (the policy's removal of instructions planted in documents), so a span
     can only be copied from what is left."""
-    hits = relevant(await kb.search(question, k=RETRIEVE_K), question)
-    previous = next((m.content for m in reversed(history or []) if m.role == "user"), None)
-    if hits and previous:
-        hits = follow_up(question, hits, await current_document(kb, previous))
+    if hits is None:
+        previous = next((m.content for m in reversed(history or []) if m.role == "user"),
+                        None)
+        hits = await retrieve(kb, question, previous=previous)
     if clean is not None:
         hits = [replace(h, text=clean(h.text, h.doc_id)) for h in hits]
     if not hits:
@@ -694,9 +726,11 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
 
 async def answer(engine: Engine, kb: KnowledgeBase, question: str, lang: str | None = None,
                  history: list[Message] | None = None, max_tokens: int = 256,
-                 clean: Callable[[str, str], str] | None = None) -> Reply:
+                 clean: Callable[[str, str], str] | None = None,
+                 hits: list[Hit] | None = None) -> Reply:
     reply: Reply | None = None
-    async for event in answer_stream(engine, kb, question, lang, history, max_tokens, clean):
+    async for event in answer_stream(engine, kb, question, lang, history, max_tokens, clean,
+                                     hits):
         if event.reply is not None:
             reply = event.reply
     assert reply is not None
