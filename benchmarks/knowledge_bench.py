@@ -297,7 +297,7 @@ def grounded(questions: list[dict[str, str]], n: int, folder: Path) -> dict[str,
         for q in questions[:n]:
             hits = g.relevant(await kb.search(q["question"], g.RETRIEVE_K), q["question"])
             for name, chars in (("whole", 10**6), ("focused", g.FOCUS_CHARS)):
-                prompt = g.build_prompt(engine, hits, q["question"], "zh", None, 48, chars)
+                prompt = g.build_prompt(engine, hits, q["question"], "zh", 48, chars)
                 started = time.perf_counter()
                 result = await engine.chat(ChatRequest(messages=prompt.messages, max_tokens=48,
                                                        temperature=0.0, seed=0))

@@ -43,7 +43,7 @@ def grounded_prompts(path: Path, offset: int, limit: int) -> list[list[dict[str,
         for q in questions[offset:offset + limit]:
             hits = relevant(kb.search_sync(q["question"], RETRIEVE_K), q["question"])
             if hits:
-                prompt = build_prompt(_Room(), hits, q["question"], "zh", None, 48)  # type: ignore[arg-type]
+                prompt = build_prompt(_Room(), hits, q["question"], "zh", 48)  # type: ignore[arg-type]
                 out.append([m.model_dump() for m in prompt.messages])
         kb.close()
     return out

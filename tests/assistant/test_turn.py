@@ -292,16 +292,6 @@ async def test_an_extracted_answer_searches_once_and_writes_no_prompt(
         assert len(searches) == (2 if history else 1), searches
 
 
-async def test_memory_hands_back_the_last_messages_as_said(assistant: Assistant) -> None:
-    for i in range(5):
-        await assistant.memory.append("u-recent", "c", "user" if i % 2 == 0 else "assistant",
-                                      f"message {i}")
-    recent = assistant.memory.recent("u-recent", "c", 3)
-    assert [(m.role, m.content) for m in recent] == [
-        ("user", "message 2"), ("assistant", "message 3"), ("user", "message 4")]
-    assert assistant.memory.recent("u-recent", "other", 3) == []
-
-
 async def test_requests_and_other_languages_are_still_written(
         tiny_engine: Engine, moon_kb: KnowledgeBase) -> None:
     assistant = Assistant(tiny_engine, _settings(), ":memory:", moon_kb)

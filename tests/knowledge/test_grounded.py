@@ -18,7 +18,6 @@ from zhiyan.knowledge.grounded import (
     asks_for_a_sentence,
     best_sentence,
     boundaries,
-    build_prompt,
     cued_sentence,
     defining_sentence,
     finish,
@@ -460,17 +459,3 @@ async def test_hits_the_caller_found_are_read_without_searching_again(
     finally:
         kb.close()
 
-
-def test_history_never_crowds_the_passages_out_of_the_prompt(tiny_engine: Engine) -> None:
-    """A client may send any history: the newest messages that fit in half the budget are
-    shown, in order; an older or longer one is left out, and the passages stay."""
-    hit = _passage("银河铁道", MANGA[1].text)
-    question = "该漫画是由谁创作的？"
-    huge = Message(role="assistant", content="漫画" * tiny_engine.context_size)
-    history = [Message(role="user", content="星际少年讲什么？"), huge,
-               Message(role="user", content="银河铁道是哪一年开始连载的？"),
-               Message(role="assistant", content="1998年 [1]")]
-    prompt = build_prompt(tiny_engine, [hit], question, "zh", history, 48)
-    assert [m.content for m in prompt.messages[1:-1]] == [m.content for m in history[2:]]
-    assert prompt.passages == [hit] and "陈青" in prompt.messages[-1].content
-    assert build_prompt(tiny_engine, [hit], question, "zh", None, 48).messages[1:-1] == []

@@ -135,14 +135,6 @@ class Memory:
             " AND role = 'user' ORDER BY id DESC LIMIT 1", (user_id, conversation_id)).fetchone()
         return str(row[0]) if row else None
 
-    def recent(self, user_id: str, conversation_id: str, n: int) -> list[Message]:
-        """The last `n` messages as said, oldest first (summarized turns included)."""
-        rows = self.conn.execute(
-            "SELECT role, content FROM assistant_messages WHERE user_id = ? AND"
-            " conversation_id = ? ORDER BY id DESC LIMIT ?",
-            (user_id, conversation_id, n)).fetchall()
-        return [Message(role=r["role"], content=r["content"]) for r in reversed(rows)]
-
     def summary(self, user_id: str, conversation_id: str) -> str:
         row = self.conn.execute(
             "SELECT summary FROM assistant_summaries WHERE user_id = ? AND conversation_id = ?",

@@ -313,18 +313,6 @@ class Assistant:
         set_lang_pref(self.conn, turn.user_id, chosen)
         return Reply(t("core.lang_set", chosen), chosen, kind="command")
 
-    def _recent(self, turn: Turn) -> list[Message]:
-        """The conversation's last messages as said (the grounded prompt fits them itself,
-        without a summary)."""
-        from zhiyan.knowledge.grounded import HISTORY_MESSAGES
-
-        if turn.history:
-            return [m for m in turn.history if m.role in ("user", "assistant")]
-        if not self._remembers(turn):
-            return []
-        return self.memory.recent(turn.user_id, self._conversation(turn),
-                                  HISTORY_MESSAGES)
-
     def _previous_question(self, turn: Turn) -> str | None:
         """The user's previous message in this conversation (a follow-up's subject)."""
         if turn.history:
@@ -404,9 +392,8 @@ class Assistant:
 
         found: Reply | None = None
         async for event in answer_stream(self.engine, self._knowledge(), turn.text.strip(),
-                                         plan.lang, self._recent(turn),
-                                         min(_EXTRACT_TOKENS, plan.max_tokens), clean,
-                                         plan.hits):
+                                         plan.lang, min(_EXTRACT_TOKENS, plan.max_tokens),
+                                         clean, plan.hits):
             found = event.reply or found
         if found is None or found.kind != "knowledge" or not found.citations:
             return None

@@ -51,8 +51,6 @@ MIN_COSINE = 0.88
 FOCUS_CHARS = 120
 #: tokens kept free for the instructions, the question and the template
 PROMPT_OVERHEAD = 400
-#: earlier messages of the conversation shown, newest first, within half the budget
-HISTORY_MESSAGES = 4
 #: characters of a question searched with (a longer message is cut, not refused)
 MAX_QUESTION_CHARS = 500
 #: the model writes "span [n]": stopping at the bracket saves ~3 of ~24 decoding steps, and
@@ -590,26 +588,17 @@ def sentence_answer(question: str, prompt: GroundedPrompt, lang: str | None) -> 
 
 
 def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | None,
-                 history: list[Message] | None, max_tokens: int,
-                 focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
-    """The passages that fit the context budget, numbered from 1, then the question.
-    Earlier messages come before them, the newest first, as many as fit in half the
-    budget: a client may send any history, and it must not crowd out the passages."""
+                 max_tokens: int, focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
+    """The passages that fit the context budget, numbered from 1, then the question. No
+    conversation history: a follow-up's passages are found from the previous question
+    (`retrieve`), and on CMRC questions asked as conversations the history cost 1.8 s of
+    p50 for no measurable F1 (docs/benchmarks.md, "Chat answers")."""
     budget = engine.context_size - max_tokens - PROMPT_OVERHEAD - len(question)
-    recent: list[Message] = []
-    room = budget // 2
-    for message in reversed((history or [])[-HISTORY_MESSAGES:]):
-        # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
-        cost = len(message.content) + 8
-        if cost > room:
-            break
-        room -= cost
-        budget -= cost
-        recent.insert(0, message)
     passages: list[Hit] = []
     shown: list[str] = []
     for hit in hits[:MAX_PASSAGES]:
         text = focus(hit.text, question, focus_chars, hit.title)
+        # A character is at most one token for the languages served (CJK ≈ 1, Latin < 1).
         cost = len(hit.title) + len(text) + 8
         if cost > budget:
             break
@@ -621,9 +610,8 @@ def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | Non
     blocks = [f"[{n}] {h.title}\n{text}" for n, (h, text) in enumerate(zip(passages, shown,
                                                                            strict=True), 1)]
     user = f"{label}:\n" + "\n\n".join(blocks) + f"\n\n{ask}: {question}"
-    messages = [Message(role="system", content=SYSTEM_ZH if chinese else SYSTEM_EN)]
-    messages += recent
-    messages.append(Message(role="user", content=user))
+    messages = [Message(role="system", content=SYSTEM_ZH if chinese else SYSTEM_EN),
+                Message(role="user", content=user)]
     return GroundedPrompt(messages, passages, shown)
 
 
@@ -669,8 +657,7 @@ def _cited(core: str, numbers: list[int], passages: list[Hit], lang: str | None,
 
 
 async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
-                        lang: str | None = None, history: list[Message] | None = None,
-                        max_tokens: int = 256,
+                        lang: str | None = None, max_tokens: int = 256,
                         clean: Callable[[str, str], str] | None = None,
                         hits: list[Hit] | None = None,
                         ) -> AsyncIterator[ReplyEvent]:
@@ -678,14 +665,13 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
     is authoritative: markers are checked and corrected there).
 
     `hits`: what `retrieve` found for this question, when the caller has searched already
-    (the assistant routes by what it finds); otherwise the pipeline searches itself.
+    (the assistant routes by what it finds, following the conversation); otherwise the
+    pipeline searches for the question alone.
     `clean(text, doc_id)` rewrites each retrieved passage before the model or the answer
     rules see it (the policy's removal of instructions planted in documents), so a span
     can only be copied from what is left."""
     if hits is None:
-        previous = next((m.content for m in reversed(history or []) if m.role == "user"),
-                        None)
-        hits = await retrieve(kb, question, previous=previous)
+        hits = await retrieve(kb, question)
     if clean is not None:
         hits = [replace(h, text=clean(h.text, h.doc_id)) for h in hits]
     if not hits:
@@ -693,7 +679,7 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
         yield ReplyEvent(delta=reply.text)
         yield ReplyEvent(reply=reply)
         return
-    prompt = build_prompt(engine, hits, question, lang, history, max_tokens)
+    prompt = build_prompt(engine, hits, question, lang, max_tokens)
     if not prompt.passages:
         reply = dont_know(lang)
         yield ReplyEvent(delta=reply.text)
@@ -725,12 +711,11 @@ async def answer_stream(engine: Engine, kb: KnowledgeBase, question: str,
 
 
 async def answer(engine: Engine, kb: KnowledgeBase, question: str, lang: str | None = None,
-                 history: list[Message] | None = None, max_tokens: int = 256,
+                 max_tokens: int = 256,
                  clean: Callable[[str, str], str] | None = None,
                  hits: list[Hit] | None = None) -> Reply:
     reply: Reply | None = None
-    async for event in answer_stream(engine, kb, question, lang, history, max_tokens, clean,
-                                     hits):
+    async for event in answer_stream(engine, kb, question, lang, max_tokens, clean, hits):
         if event.reply is not None:
             reply = event.reply
     assert reply is not None
