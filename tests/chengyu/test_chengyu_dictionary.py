@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from zhiyan.chengyu.dictionary import get_dictionary, repair_quotes
 
@@ -69,3 +70,70 @@ def test_idiom_of_the_day_is_stable_per_date_and_changes() -> None:
 
 def test_syllables_line_up_with_characters() -> None:
     assert get_dictionary().get("叶公好龙").syllables == ["ye", "gong", "hao", "long"]  # type: ignore[union-attr]
+
+
+def test_pinyin_with_u_umlaut_typed_as_v_u_or_with_tones() -> None:
+    d = get_dictionary()
+    idiom = d.get("屡见不鲜")
+    assert idiom is not None and idiom.pinyin == "lǚ jiàn bù xiān"
+    for typed in ("lǚ jiàn bù xiān", "lv jian bu xian", "lü jian bu xian", "LV JIAN BU XIAN",
+                  "lu:jianbuxian", "lü3 jian4 bu4 xian1", "lu jian bu xian"):
+        assert d.lookup(typed) is idiom, typed
+    # lǚ and lù are different sounds: the homophone chain must not join them
+    assert idiom.syllables[0] == "lv"
+    assert d.get("路见不平").syllables[0] == "lu"  # type: ignore[union-attr]
+
+
+def test_pinyin_stray_characters_of_the_data_are_mended() -> None:
+    d = get_dictionary()
+    assert d.get("蔽聪塞明").pinyin == "bì cōng sè míng"  # type: ignore[union-attr]  # was ɡ
+    assert d.get("抓耳搔腮").pinyin == "zhuā ěr sāo sāi"  # type: ignore[union-attr]  # was ?
+    assert d.get("足尺加二").pinyin == "zú chǐ jiā èr"  # type: ignore[union-attr]
+    assert d.lookup("bi cong se ming") is d.get("蔽聪塞明")
+    assert d.get("袭人故智") in d.by_abbreviation("xrgz")
+    assert all(re.fullmatch(r"[a-zāáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜüńňǹḿ\s,，、]+", i.pinyin.lower())
+               for i in d.idioms), "pinyin holds characters that are not pinyin"
+    # sayings in two halves line up too (the comma has no syllable)
+    assert d.get("八仙过海，各显神通").syllables[-1] == "tong"  # type: ignore[union-attr]
+
+
+def test_no_origin_is_empty_not_the_word_none() -> None:
+    d = get_dictionary()
+    assert d.get("袭人故智").derivation == ""  # type: ignore[union-attr]  # the data says 无
+    assert not [i.word for i in d.idioms if i.derivation == "无"]
+
+
+def test_sentence_closing_quotes_open_after_the_speaker_or_commentator() -> None:
+    assert repair_quotes("唐铉说此话以后再说。请到那边入座。”★姚雪垠《李自成》") == \
+        "唐铉说“此话以后再说。请到那边入座。”★姚雪垠《李自成》"
+    assert repair_quotes("李逵听了，说道我去瓮中捉鳖，手到拿来。”") == \
+        "李逵听了，说道“我去瓮中捉鳖，手到拿来。”"
+    assert repair_quotes("《汉书》“权轻重不失黍絫。”颜师古注引应劭曰十黍为絫，十絫为一铢。”") == \
+        "《汉书》“权轻重不失黍絫。”颜师古注引应劭曰“十黍为絫，十絫为一铢。”"
+    assert repair_quotes("形容感情很好。亦作腐索御马。”") == "形容感情很好。亦作“腐索御马。”"
+    # inner quotes stay inside the outer one
+    assert repair_quotes("宋江说道却是苦也！正是‘福无双至，祸不单行。’”") == \
+        "宋江说道“却是苦也！正是‘福无双至，祸不单行。’”"
+    # nothing can open it: the stray mark goes, rather than an empty “”
+    assert repair_quotes("多用来衬托国家的残破和心境的凄凉。”") == \
+        "多用来衬托国家的残破和心境的凄凉。"
+    # a title followed by punctuation: the quote opens after the punctuation
+    assert repair_quotes("清·赵翼《瓯北诗话》；然以杜韩与之比较。”") == \
+        "清·赵翼《瓯北诗话》；“然以杜韩与之比较。”"
+
+
+def test_quoted_idioms_in_examples_open_before_the_idiom() -> None:
+    idioms = {"美如冠玉", "以子之矛，攻子之盾", "欲壑难填"}
+    assert repair_quotes("自说已经百余岁了，看去却美如冠玉”，象二十左右一样。", idioms) == \
+        "自说已经百余岁了，看去却“美如冠玉”，象二十左右一样。"
+    assert repair_quotes("能以子之矛，攻子之盾”。", idioms) == "能“以子之矛，攻子之盾”。"
+    d = get_dictionary()
+    assert "看去却“美如冠玉”" in d.get("美如冠玉").example  # type: ignore[operator]
+    assert "只是“亦步亦趋”" in d.get("亦步亦趋").example  # type: ignore[operator]
+
+
+def test_repaired_quotes_are_never_empty_or_open_on_punctuation() -> None:
+    for idiom in get_dictionary().idioms:
+        for text in (idiom.explanation, idiom.derivation, idiom.example or ""):
+            assert "“”" not in text, idiom.word
+            assert not re.search(r"“[，。、；？！]", text), idiom.word

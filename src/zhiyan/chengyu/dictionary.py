@@ -15,6 +15,7 @@ import json
 import re
 import unicodedata
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import cache, cached_property
 from importlib import metadata
@@ -29,7 +30,12 @@ _TITLE = re.compile(
 # words after which a quoted word or phrase usually follows in an explanation
 _MARKERS = ("亦作", "也作", "又作", "亦称", "也称", "又称", "也说", "亦说", "原作", "后作",
             "叫做", "称为", "意为", "译为", "同", "作", "为", "称", "即", "谓", "曰", "说")
-_BOUNDARY = "，。；：、（）()！？ 　"
+_BOUNDARY = "，。；：、（）()！？ 　《"
+_PUNCT = "，。；：、！？,.;:!?）)》 　"
+_CLOSING = "’」』"
+# words after which speech, a commentary or a variant form follows (its colon lost too)
+_SPEECH = re.compile(r"[说笑叹问答骂喊叫言哭怒喝]道|[亦也又原后]作|[亦也又]称|[曰云注疏笺传问说]")
+_LONGEST_QUOTED = 16
 
 
 @dataclass(frozen=True)
@@ -46,7 +52,7 @@ class Idiom:
         """Toneless pinyin per character (empty when the data does not line up)."""
         parts = [strip_tones(p) for p in re.split(r"[\s，,、·]+", self.pinyin) if p]
         parts = [p for p in parts if p]
-        return parts if len(parts) == len(self.word) else []
+        return parts if len(parts) == len(_CJK.findall(self.word)) else []
 
     def to_dict(self) -> dict[str, str | None]:
         return {
@@ -60,10 +66,17 @@ class Idiom:
 
 
 def strip_tones(pinyin: str) -> str:
-    """'huà shé' -> 'hua she'; ü becomes v as pinyin keyboards type it."""
-    text = unicodedata.normalize("NFD", pinyin.lower().replace("ü", "v"))
+    """'huà shé' -> 'hua she'; ü becomes v as pinyin keyboards type it, with or without a
+    tone mark (lǚ -> lv, not lu: 屡 and 路 are different sounds), and so does ASCII u:."""
+    text = unicodedata.normalize("NFD", pinyin.lower()).replace("u\u0308", "v")
     text = "".join(c for c in text if unicodedata.category(c) != "Mn")
-    return re.sub(r"[^a-z ]", "", text.replace("ü", "v")).strip()
+    text = text.replace("u:", "v").replace("\u0261", "g")  # ɡ: a script g in some entries
+    return re.sub(r"[^a-z ]", "", text).strip()
+
+
+def loose_key(key: str) -> str:
+    """A toneless key with v read as u, for users who type lu for lü."""
+    return key.replace("v", "u")
 
 
 def pinyin_key(pinyin: str, *, tones: bool) -> str:
@@ -78,12 +91,17 @@ def has_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
 
-def repair_quotes(text: str) -> str:
+def repair_quotes(text: str, idioms: Collection[str] = ()) -> str:
     """Put back each opening “ the source data lost before a closing ”.
 
     Quotes in origins follow a title (《出师表》不求闻达…” -> 《出师表》“不求闻达…”);
-    quotes in explanations follow a marker word (亦作漫天漫地” -> 亦作“漫天漫地”). Failing
-    both, the quote opens after the last punctuation mark before it.
+    quotes in explanations follow a marker word (亦作漫天漫地” -> 亦作“漫天漫地”). A quote
+    that closes a whole sentence (…鞍马之劳。”) is speech or a commentary whose colon was lost
+    too: it opens after the last word that introduces one (唐铉说此话…。” ->
+    唐铉说“此话…。”; 颜师古注…” -> 颜师古注“…”). Where a quoted text ends with one of
+    `idioms` (example sentences quote idioms), the quote opens before that idiom. Failing
+    all these, it opens after the last punctuation mark before it; a sentence-closing
+    quote with nothing to open it loses its stray ” instead of becoming “”.
     """
     out: list[str] = []
     start = 0  # where the text not yet inside a quote begins
@@ -93,9 +111,10 @@ def repair_quotes(text: str) -> str:
             depth_ok = False
         elif ch == "”":
             if depth_ok:
-                segment = text[start:i]
-                out.append(_open_quote(segment))
-                out.append("”")
+                opened = _open_quote(text[start:i], idioms)
+                out.append(opened if opened is not None else text[start:i])
+                if opened is not None:
+                    out.append("”")
             else:
                 out.append(text[start:i + 1])
                 depth_ok = True
@@ -104,13 +123,29 @@ def repair_quotes(text: str) -> str:
     return "".join(out)
 
 
-def _open_quote(segment: str) -> str:
+def _open_quote(segment: str, idioms: Collection[str]) -> str | None:
+    """`segment` with its opening “ put back, or None when nothing can open it."""
     titles = list(_TITLE.finditer(segment))
-    if titles and titles[-1].end() < len(segment):
+    if titles:
         cut = titles[-1].end()
-        return segment[:cut] + "“" + segment[cut:]
+        while cut < len(segment) and segment[cut] in _PUNCT:
+            cut += 1  # 《汉书》，其八表…” opens after the comma, not before it
+        if cut < len(segment):
+            return segment[:cut] + "“" + segment[cut:]
+    if idioms:
+        for size in range(min(len(segment) - 1, _LONGEST_QUOTED), 2, -1):
+            if segment[-size:] in idioms and segment[-size - 1] not in "“‘":
+                return segment[:-size] + "“" + segment[-size:]
     boundary = max(segment.rfind(c) for c in _BOUNDARY) + 1
     head, tail = segment[:boundary], segment[boundary:]
+    if not tail.strip(_CLOSING):  # the quote closes a sentence: speech or commentary
+        speech = None
+        for found in _SPEECH.finditer(segment):
+            if found.end() < len(segment) and segment[found.end()] not in _PUNCT + _CLOSING:
+                speech = found
+        if speech is None:
+            return None
+        return segment[:speech.end()] + "“" + segment[speech.end():]
     for pos in range(len(tail) - 1):
         for marker in _MARKERS:
             if tail.startswith(marker, pos) and pos + len(marker) < len(tail):
@@ -119,11 +154,28 @@ def _open_quote(segment: str) -> str:
     return head + "“" + tail
 
 
-def _clean_example(example: str, word: str) -> str | None:
+def _clean_example(example: str, word: str, idioms: Collection[str] = ()) -> str | None:
     example = example.strip()
     if not example or example == "无":
         return None
-    return repair_quotes(example.replace("～", word))
+    return repair_quotes(example.replace("～", word), idioms)
+
+
+def _clean_derivation(derivation: str) -> str:
+    """The origin, or "" where the data says 无 (none), so nobody shows "Origin: 无"."""
+    derivation = derivation.strip()
+    return "" if derivation == "无" else repair_quotes(derivation)
+
+
+#: entries whose pinyin lost a letter in the scrape (a ? or a tone digit in its place)
+_PINYIN_ERRATA = {"足尺加二": "zú chǐ jiā èr", "丢魂丧胆": "diū hún sàng dǎn"}
+
+
+def _clean_pinyin(word: str, pinyin: str) -> str:
+    """The scrape's pinyin with its stray characters mended: the script ɡ (U+0261) some
+    entries use for g, and ? or @ where a space belongs (zhuā?ěr, guī@jì)."""
+    pinyin = _PINYIN_ERRATA.get(word, pinyin.strip())
+    return re.sub(r"\s*[?@]\s*", " ", pinyin.replace("\u0261", "g")).strip()
 
 
 class IdiomDictionary:
@@ -135,14 +187,15 @@ class IdiomDictionary:
         for idiom in idioms:
             self.by_word.setdefault(idiom.word, idiom)
         self._by_pinyin: dict[str, list[Idiom]] = defaultdict(list)
+        self._by_loose_pinyin: dict[str, list[Idiom]] = defaultdict(list)
         self._by_abbreviation: dict[str, list[Idiom]] = defaultdict(list)
         self._patterns: dict[str, list[Idiom]] = defaultdict(list)
         for idiom in self.by_word.values():
             toned = pinyin_key(idiom.pinyin, tones=True)
             toneless = pinyin_key(idiom.pinyin, tones=False)
-            self._by_pinyin[toned].append(idiom)
-            if toneless != toned:
-                self._by_pinyin[toneless].append(idiom)
+            for key in dict.fromkeys((toned, toneless)):
+                self._by_pinyin[key].append(idiom)
+            self._by_loose_pinyin[loose_key(toneless)].append(idiom)
             self._by_abbreviation[idiom.abbreviation.lower()].append(idiom)
             for i in range(len(idiom.word)):
                 self._patterns[idiom.word[:i] + "*" + idiom.word[i + 1:]].append(idiom)
@@ -169,10 +222,12 @@ class IdiomDictionary:
         return matches[0] if matches else None
 
     def by_pinyin(self, text: str) -> list[Idiom]:
-        """Idioms spelled `text` in pinyin, with or without tone marks or spaces."""
-        found = self._by_pinyin.get(pinyin_key(text, tones=True))
-        if not found:
-            found = self._by_pinyin.get(pinyin_key(text, tones=False), [])
+        """Idioms spelled `text` in pinyin, with or without tone marks or spaces; ü may
+        be typed v or u."""
+        toneless = pinyin_key(text, tones=False)
+        found = (self._by_pinyin.get(pinyin_key(text, tones=True))
+                 or self._by_pinyin.get(toneless)
+                 or self._by_loose_pinyin.get(loose_key(toneless), []))
         return list(found)
 
     def by_abbreviation(self, letters: str) -> list[Idiom]:
@@ -281,17 +336,18 @@ def load_idioms() -> list[Idiom]:
         ) from exc
     path = dist.locate_file(DATA_FILE)
     raw = json.loads(path.read_text(encoding="utf-8"))  # type: ignore[union-attr]
+    quotable = {w for w in (entry["word"].strip() for entry in raw) if len(w) >= 3}
     idioms = []
     for entry in raw:
         word = entry["word"].strip()
         idioms.append(
             Idiom(
                 word=word,
-                pinyin=entry.get("pinyin", "").strip(),
+                pinyin=_clean_pinyin(word, entry.get("pinyin", "")),
                 explanation=repair_quotes(entry.get("explanation", "").strip()),
-                derivation=repair_quotes(entry.get("derivation", "").strip()),
-                example=_clean_example(entry.get("example", ""), word),
-                abbreviation=entry.get("abbreviation", "").strip(),
+                derivation=_clean_derivation(entry.get("derivation", "")),
+                example=_clean_example(entry.get("example", ""), word, quotable),
+                abbreviation=entry.get("abbreviation", "").strip().replace("\u0261", "g"),
             )
         )
     return idioms
