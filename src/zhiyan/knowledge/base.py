@@ -114,10 +114,15 @@ class KnowledgeBase:
         current = self.store.current_hashes([d.id for d in docs])
         changed: dict[str, PreparedDocument] = {}
         for doc in docs:
-            prepared = self.prepare(doc)
-            if current.get(doc.id) == prepared.content_hash:
+            self.validate(doc)
+            if not doc.lang or doc.lang == "und":
+                doc.lang = detect_lang(doc.text)
+            if current.get(doc.id) == doc.content_hash():
+                # unchanged: no chunking or tokenizing; and it wins over an earlier
+                # duplicate of its id in this batch, like any later duplicate
+                changed.pop(doc.id, None)
                 continue
-            changed[doc.id] = prepared  # the last of duplicate ids in a batch wins
+            changed[doc.id] = self.prepare(doc)  # the last of duplicate ids in a batch wins
         vectors = self._embed(list(changed.values()))
         results = self.store.write(list(changed.values()), vectors, progress)
         written = {r.doc_id for r in results}

@@ -2,6 +2,7 @@
 
 Each batch of documents is one transaction together with the file's progress mark, so a
 killed ingest resumes after the last committed batch, and a document is never half-written.
+A file whose ingest finished is read again in full (unchanged documents are no-ops).
 Unsupported and corrupt files are reported by name and skipped; the batch goes on.
 """
 
@@ -60,11 +61,12 @@ def ingest_file(kb: KnowledgeBase, path: Path, report: IngestReport, name: str |
     mark = fingerprint(path) if resume else None
     done = 0
     if mark is not None:
+        # Only an interrupted ingest resumes. A finished file is read again: its documents
+        # may have been deleted, rolled back or replaced since, and content hashes make the
+        # unchanged ones cheap no-ops.
         previous = kb.store.progress(mark)
-        if previous is not None and previous.finished:
-            report.resumed += previous.records_done
-            return
-        done = previous.records_done if previous else 0
+        if previous is not None and not previous.finished:
+            done = previous.records_done
     report.resumed += done
     batch: list[Document] = []
     position = 0
