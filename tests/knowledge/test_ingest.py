@@ -128,3 +128,16 @@ def test_adding_a_file_again_restores_what_was_deleted_or_rolled_back(tmp_path: 
     assert "Nutmeg" in (kb.get("notes").text or "")  # type: ignore[union-attr]
     assert ingest_paths(kb, [notes]).unchanged == ["notes"]
     kb.close()
+
+
+def test_html_without_closing_head_keeps_its_body(tmp_path: Path) -> None:
+    from zhiyan.knowledge.ingest.html import html_to_text
+
+    # </head> is optional in HTML; the body must not be taken for hidden head content.
+    title, text = html_to_text("<html><head><title>Mbeya</title><meta charset=utf-8>"
+                               "<body><p>Mbeya lies in the southern highlands.</p>"
+                               "<svg><title>icon</title></svg><style>p{}</style></body>")
+    assert title == "Mbeya"
+    assert text == "Mbeya lies in the southern highlands."
+    title, text = html_to_text("<title>A &amp; B</title><h1>Heading</h1><p>x &lt; y</p>")
+    assert title == "A & B" and text == "Heading\nx < y"

@@ -12,7 +12,9 @@ from zhiyan.knowledge.types import Document
 
 _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "section",
           "article", "table", "ul", "ol", "blockquote", "pre", "dd", "dt"}
-_HIDDEN = {"script", "style", "noscript", "template", "head"}
+# Elements whose text is never shown. Not <head>: its end tag is optional, and a page
+# that leaves it out would lose its whole body; <title> is the head's only text.
+_HIDDEN = {"script", "style", "noscript", "template", "title"}
 
 
 class _Text(HTMLParser):
@@ -23,6 +25,7 @@ class _Text(HTMLParser):
         self.h1 = ""
         self._hidden = 0
         self._in: list[str] = []
+        self._titled = False  # the page's <title> is read; an <svg>'s title is not it
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         if tag in _HIDDEN:
@@ -34,6 +37,8 @@ class _Text(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in _HIDDEN and self._hidden:
             self._hidden -= 1
+        if tag == "title" and self.title.strip():
+            self._titled = True
         if tag in _BLOCK:
             self.parts.append("\n")
         if tag in self._in:
@@ -43,7 +48,8 @@ class _Text(HTMLParser):
     def handle_data(self, data: str) -> None:
         current = self._in[-1] if self._in else ""
         if current == "title":
-            self.title += data
+            if not self._titled:
+                self.title += data
         elif current == "h1" and not self._hidden:
             self.h1 += data
         if not self._hidden:
