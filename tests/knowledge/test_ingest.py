@@ -141,3 +141,19 @@ def test_html_without_closing_head_keeps_its_body(tmp_path: Path) -> None:
     assert text == "Mbeya lies in the southern highlands."
     title, text = html_to_text("<title>A &amp; B</title><h1>Heading</h1><p>x &lt; y</p>")
     assert title == "A & B" and text == "Heading\nx < y"
+
+
+def test_gbk_and_big5_text_files_are_read(tmp_path: Path) -> None:
+    gbk = "北京是中国的首都。\n故宫位于北京市中心，是明清两代的皇宫。"
+    big5 = "臺灣的電腦產業在一九八零年代快速發展。\n宏碁創立於一九七六年。"
+    (tmp_path / "gbk.txt").write_bytes(gbk.encode("gbk"))
+    (tmp_path / "big5.txt").write_bytes(big5.encode("cp950"))  # Windows' Big5 has 碁
+    (tmp_path / "bom.md").write_bytes("\ufeff# 标题\r\n\r\n第一行。\r\n".encode())
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    report = ingest_paths(kb, [tmp_path / "gbk.txt", tmp_path / "big5.txt", tmp_path / "bom.md"])
+    assert report.skipped == [] and sorted(report.added) == ["big5", "bom", "gbk"]
+    assert (kb.get("gbk").text or "").startswith("北京是中国的首都")  # type: ignore[union-attr]
+    assert "宏碁創立於" in (kb.get("big5").text or "")  # type: ignore[union-attr]
+    assert kb.get("bom").title == "标题"  # type: ignore[union-attr]
+    assert kb.search_sync("宏碁创立")[0].doc_id == "big5"
+    kb.close()
