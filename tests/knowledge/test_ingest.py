@@ -157,3 +157,26 @@ def test_gbk_and_big5_text_files_are_read(tmp_path: Path) -> None:
     assert kb.get("bom").title == "标题"  # type: ignore[union-attr]
     assert kb.search_sync("宏碁创立")[0].doc_id == "big5"
     kb.close()
+
+
+
+def test_files_of_the_same_name_in_different_folders_stay_apart(tmp_path: Path) -> None:
+    # docs/a/index.md and docs/b/index.md are two documents; a file given by itself keeps
+    # its plain name as id.
+    docs = tmp_path / "docs"
+    (docs / "a").mkdir(parents=True)
+    (docs / "b").mkdir()
+    (docs / "index.md").write_text("# Home\n\nThe start page.\n")
+    (docs / "a" / "index.md").write_text("# Arusha\n\nArusha lies near Mount Meru.\n")
+    (docs / "b" / "index.md").write_text("# Bukoba\n\nBukoba is on Lake Victoria.\n")
+    (docs / ".git").mkdir()
+    (docs / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (docs / ".hidden.txt").write_text("editor backup\n")
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    report = ingest_paths(kb, [docs])
+    assert sorted(report.added) == ["a/index", "b/index", "index"]
+    assert report.replaced == [] and report.skipped == []  # hidden files are not walked
+    assert kb.search_sync("Mount Meru")[0].doc_id == "a/index"
+    alone = ingest_paths(kb, [docs / "b" / "index.md"])
+    assert alone.added == ["index"] or alone.replaced == ["index"]
+    kb.close()

@@ -13,7 +13,7 @@ import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from zhiyan.knowledge.types import Document
 
@@ -36,8 +36,8 @@ class Loader(abc.ABC):
     def records(self, path: Path, name: str) -> Iterator[Document | Skip]:
         """Documents of the file, in a stable order (resume counts records).
 
-        `name` is what the user called the file (an upload's file name), used for ids,
-        sources and error messages.
+        `name` is the file's name (an upload's file name; for a file found in a folder, its
+        path below that folder, "a/index.md"), used for ids, sources and error messages.
         """
 
     def total(self, path: Path) -> int | None:
@@ -72,5 +72,7 @@ def supported_suffixes() -> list[str]:
 
 
 def stem_id(name: str) -> str:
-    """A document id from a file name: the name without folders and extension."""
-    return Path(name).stem
+    """A document id from a file's name: the name without its extension. A file found in a
+    folder is named by its path below that folder ("a/index.md" → "a/index"), so files of
+    the same name in different folders stay apart; any other file by its plain name."""
+    return str(PurePosixPath(name).with_suffix("")) if PurePosixPath(name).suffix else name

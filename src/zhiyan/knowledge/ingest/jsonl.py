@@ -22,7 +22,7 @@ class JsonlLoader(Loader):
             for number, raw in enumerate(fh, 1):
                 if not raw.strip():
                     continue
-                where = f"{Path(name).name}:{number}"
+                where = f"{name}:{number}"
                 try:
                     item = json.loads(raw)
                 except (json.JSONDecodeError, UnicodeDecodeError) as exc:

@@ -36,12 +36,18 @@ class IngestReport:
                 "skipped": self.skipped, "resumed": self.resumed}
 
 
-def _files(paths: Iterable[Path]) -> Iterator[Path]:
+def _files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
+    """(file, its name): a file given by itself is named by its file name, a file found in
+    a folder by its path below that folder. Hidden files and folders (.git, .DS_Store) are
+    not walked."""
     for path in paths:
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file())
+            for found in sorted(path.rglob("*")):
+                relative = found.relative_to(path)
+                if found.is_file() and not any(p.startswith(".") for p in relative.parts):
+                    yield found, relative.as_posix()
         else:
-            yield path
+            yield path, path.name
 
 
 def fingerprint(path: Path) -> str:
@@ -51,11 +57,14 @@ def fingerprint(path: Path) -> str:
 
 
 def ingest_file(kb: KnowledgeBase, path: Path, report: IngestReport, name: str | None = None,
-                progress: bool = False, resume: bool = True) -> None:
-    name = name or str(path)
+                progress: bool = False, resume: bool = True, shown: str | None = None) -> None:
+    """`name`: the file's name for ids (see Loader.records; default: its file name);
+    `shown`: what reports call the file (default: `name`)."""
+    name = name or path.name
+    shown = shown or name
     loader = loader_for(name)
     if loader is None:
-        report.skipped.append({"name": name, "reason": "unsupported file type (supported: "
+        report.skipped.append({"name": shown, "reason": "unsupported file type (supported: "
                                + ", ".join(supported_suffixes()) + ")"})
         return
     mark = fingerprint(path) if resume else None
@@ -94,14 +103,14 @@ def ingest_file(kb: KnowledgeBase, path: Path, report: IngestReport, name: str |
                 try:
                     kb.validate(record)
                 except ValueError as exc:
-                    report.skipped.append({"name": f"{name}: {record.id}", "reason": str(exc)})
+                    report.skipped.append({"name": f"{shown}: {record.id}", "reason": str(exc)})
                     continue
                 batch.append(record)
                 if len(batch) >= kb.settings.batch_size:
                     flush()
     except (LoadError, OSError) as exc:
         flush()
-        report.skipped.append({"name": name, "reason": str(exc)})
+        report.skipped.append({"name": shown, "reason": str(exc)})
         return
     flush(finished=True)
 
@@ -109,9 +118,10 @@ def ingest_file(kb: KnowledgeBase, path: Path, report: IngestReport, name: str |
 def ingest_paths(kb: KnowledgeBase, paths: Iterable[Path], progress: bool = False,
                  resume: bool = True) -> IngestReport:
     report = IngestReport()
-    for path in _files(paths):
+    for path, name in _files(paths):
         if not path.exists():
             report.skipped.append({"name": str(path), "reason": "no such file"})
             continue
-        ingest_file(kb, path, report, progress=progress, resume=resume)
+        ingest_file(kb, path, report, name=name, progress=progress, resume=resume,
+                    shown=str(path))
     return report

@@ -39,13 +39,13 @@ class SquadLoader(Loader):
         for a_number, article in enumerate(load_squad(path)):
             paragraphs = article.get("paragraphs") if isinstance(article, dict) else None
             if not isinstance(paragraphs, list):
-                yield Skip(f"{Path(name).name}: article {a_number}", "no 'paragraphs' list")
+                yield Skip(f"{name}: article {a_number}", "no 'paragraphs' list")
                 continue
             title = str(article.get("title") or f"article {a_number}")
             for index, paragraph in enumerate(paragraphs):
                 context = paragraph.get("context") if isinstance(paragraph, dict) else None
                 if not isinstance(context, str) or not context.strip():
-                    yield Skip(f"{Path(name).name}: {title} #{index}", "no 'context'")
+                    yield Skip(f"{name}: {title} #{index}", "no 'context'")
                     continue
                 yield Document(id=paragraph_id(article, index, paragraph), title=title,
                                text=context, source=Path(name).name)

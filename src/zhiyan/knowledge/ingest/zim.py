@@ -48,7 +48,7 @@ class ZimLoader(Loader):
                     continue
                 html = bytes(item.content).decode("utf-8", "replace")
             except RuntimeError as exc:
-                yield Skip(f"{Path(name).name}:{entry.path}", f"unreadable entry: {exc}")
+                yield Skip(f"{name}:{entry.path}", f"unreadable entry: {exc}")
                 continue
             title, text = html_to_text(html)
             if not text.strip():
