@@ -91,3 +91,30 @@ def test_upload_reports_and_refuses_before_storing(client: httpx.Client) -> None
     assert odd.status_code == 415 and ".txt" in odd.json()["error"]["message"]
     assert client.post("/v1/knowledge/upload", files={"file": ("a.txt", b"x")}).status_code == 401
     assert client.get("/v1/knowledge/documents").json()["total"] == 1
+
+
+def test_documents_without_an_id_do_not_replace_each_other(client: httpx.Client) -> None:
+    first = client.post("/v1/knowledge/documents", json={"title": "Notes", "text": "alpha"},
+                        headers=ADMIN)
+    second = client.post("/v1/knowledge/documents", json={"title": "Notes", "text": "beta"},
+                         headers=ADMIN)
+    assert first.status_code == second.status_code == 201
+    assert first.json()["id"] != second.json()["id"]
+    assert first.json()["status"] == second.json()["status"] == "added"
+    again = client.post("/v1/knowledge/documents", json={"title": "Notes", "text": "alpha"},
+                        headers=ADMIN)
+    assert again.json()["id"] == first.json()["id"] and again.json()["status"] == "unchanged"
+    assert client.get("/v1/knowledge/documents").json()["total"] == 2
+
+
+def test_replace_refuses_a_body_naming_another_document(client: httpx.Client) -> None:
+    doc = {"id": "lamu", "title": "Lamu", "text": "Lamu has no cars."}
+    assert client.post("/v1/knowledge/documents", json=doc, headers=ADMIN).status_code == 201
+    other = client.put("/v1/knowledge/documents/lamu", json=dict(doc, id="malindi",
+                                                                  text="changed"),
+                       headers=ADMIN)
+    assert other.status_code == 400 and "malindi" in other.json()["error"]["message"]
+    assert client.get("/v1/knowledge/documents/lamu").json()["version"] == 1
+    same = client.put("/v1/knowledge/documents/lamu", json=dict(doc, text="Lamu: donkeys."),
+                      headers=ADMIN)
+    assert same.status_code == 200 and same.json()["version"] == 2

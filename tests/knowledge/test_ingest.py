@@ -180,3 +180,19 @@ def test_files_of_the_same_name_in_different_folders_stay_apart(tmp_path: Path) 
     alone = ingest_paths(kb, [docs / "b" / "index.md"])
     assert alone.added == ["index"] or alone.replaced == ["index"]
     kb.close()
+
+
+def test_lines_without_an_id_are_told_apart_by_content(tmp_path: Path) -> None:
+    # Two different documents that share a title ("Introduction") are two documents, not
+    # one replacing the other; the same line again is a no-op.
+    path = tmp_path / "books.jsonl"
+    path.write_text(json.dumps({"title": "Introduction", "text": "Book one begins here."}) + "\n"
+                    + json.dumps({"title": "Introduction", "text": "Book two opens."}) + "\n"
+                    + json.dumps({"text": "A line with neither id nor title."}) + "\n")
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    report = ingest_paths(kb, [path])
+    assert len(report.added) == 3 and report.replaced == []
+    assert {kb.get(i).version for i in report.added} == {1}  # type: ignore[union-attr]
+    again = ingest_paths(kb, [path], resume=False)
+    assert sorted(again.unchanged) == sorted(report.added)
+    kb.close()

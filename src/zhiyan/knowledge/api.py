@@ -9,7 +9,6 @@ and embedding never block the event loop.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,7 +18,7 @@ from pydantic import BaseModel, Field
 
 from zhiyan.auth import require_admin
 from zhiyan.knowledge.base import DocumentNotFound, KnowledgeBase, QueryError, knowledge_for
-from zhiyan.knowledge.ingest import loader_for, supported_suffixes
+from zhiyan.knowledge.ingest import content_id, loader_for, supported_suffixes
 from zhiyan.knowledge.ingest.run import IngestReport, ingest_file
 from zhiyan.knowledge.types import Document, WriteResult
 
@@ -42,11 +41,14 @@ class DocumentIn(BaseModel):
     source: str | None = Field(default=None, max_length=500)
 
     def document(self, doc_id: str | None = None) -> Document:
-        return Document(
-            id=doc_id or self.id or "doc-" + hashlib.sha256(self.title.encode()).hexdigest()[:12],
-            title=self.title.strip(), text=self.text, lang=self.lang or "und",
-            source=self.source or "api",
-        )
+        """The document; `doc_id`: the id in the URL, which a body's own id must not contradict
+        (with no id at all, one is made from the title and text)."""
+        if doc_id is not None and self.id is not None and self.id != doc_id:
+            raise HTTPException(400, f"the body's id {self.id!r} is not the id in the URL "
+                                f"{doc_id!r}; leave it out, or create '{self.id}' with POST")
+        title = self.title.strip()
+        return Document(id=doc_id or self.id or content_id(title, self.text), title=title,
+                        text=self.text, lang=self.lang or "und", source=self.source or "api")
 
 
 class RollbackIn(BaseModel):
@@ -110,6 +112,8 @@ def get_document(kb: KB, doc_id: str) -> dict[str, Any]:
 
 @router.put("/documents/{doc_id:path}", dependencies=[Admin])
 def replace_document(kb: KB, doc_id: str, body: DocumentIn) -> dict[str, Any]:
+    if kb.get(doc_id, with_text=False) is None:
+        raise HTTPException(404, f"no document '{doc_id}'")
     doc = body.document(doc_id)
     result = _write(lambda: kb.replace(doc))
     return _document(kb, doc_id, result)

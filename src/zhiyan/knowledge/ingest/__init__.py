@@ -8,7 +8,9 @@ are found by scanning this package, no other file changes.
 from __future__ import annotations
 
 import abc
+import hashlib
 import importlib
+import json
 import pkgutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -69,6 +71,13 @@ def loader_for(name: str) -> Loader | None:
 
 def supported_suffixes() -> list[str]:
     return sorted(registry())
+
+
+def content_id(title: str, text: str) -> str:
+    """An id for a document that names none: from its title and text, so two documents that
+    share a title stay two, and the same document given again is recognised (a no-op)."""
+    payload = json.dumps([title, text], ensure_ascii=False).encode("utf-8")
+    return "doc-" + hashlib.sha256(payload).hexdigest()[:16]
 
 
 def stem_id(name: str) -> str:

@@ -5,12 +5,11 @@ A bad line is skipped with its line number; the rest of the file goes on.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
-from zhiyan.knowledge.ingest import Loader, Skip
+from zhiyan.knowledge.ingest import Loader, Skip, content_id
 from zhiyan.knowledge.types import Document
 
 
@@ -39,7 +38,7 @@ class JsonlLoader(Loader):
                     title = text.strip().split("\n", 1)[0][:80]
                 doc_id = item.get("id")
                 if doc_id is None or str(doc_id).strip() == "":
-                    doc_id = "doc-" + hashlib.sha256(title.encode()).hexdigest()[:12]
+                    doc_id = content_id(title, text)
                 yield Document(id=str(doc_id), title=title, text=text,
                                lang=str(item.get("lang") or "und"),
                                source=str(item.get("source") or Path(name).name))
