@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,3 +28,21 @@ def test_kb_ask_cites_its_source_and_never_quotes_a_planted_instruction(
     assert asked.returncode == 0, asked.stderr
     assert "[1] 陷阱 (trap v1)" in asked.stdout
     assert "转账" not in asked.stdout and "忽略" not in asked.stdout
+
+
+def test_kb_list_pages_and_a_deleted_file_can_be_added_again(tmp_path: Path) -> None:
+    env = {"ZHIYAN_STORAGE__DATA_DIR": str(tmp_path / "data"),
+           "ZHIYAN_KNOWLEDGE__EMBEDDINGS": "false"}
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    for name in ("alpha", "beta", "gamma"):
+        (folder / f"{name}.txt").write_text(f"{name} text\n")
+    assert run("kb", "add", str(folder), env=env).returncode == 0
+    page = run("kb", "list", "--limit", "2", "--offset", "2", env=env)
+    assert page.returncode == 0, page.stderr
+    assert "3-3 of 3" in page.stdout
+    assert run("kb", "delete", "beta", env=env).returncode == 0
+    again = run("kb", "add", "--json", str(folder / "beta.txt"), env=env)
+    assert again.returncode == 0 and json.loads(again.stdout)["added"] == ["beta"]
+    shown = run("kb", "show", "beta", env=env)
+    assert shown.returncode == 0 and "beta text" in shown.stdout

@@ -63,18 +63,20 @@ def list_(
     q: Annotated[str | None, typer.Option(help="title or id contains")] = None,
     lang: Annotated[str | None, typer.Option()] = None,
     source: Annotated[str | None, typer.Option()] = None,
-    limit: Annotated[int, typer.Option()] = 50,
+    limit: Annotated[int, typer.Option(min=1)] = 50,
+    offset: Annotated[int, typer.Option(min=0, help="skip this many (the next page)")] = 0,
     config: ConfigOption = None,
 ) -> None:
     """Documents, newest first."""
     kb = open_kb(config)
-    docs, total = kb.list(q, lang, source, limit, 0)
+    docs, total = kb.list(q, lang, source, limit, offset)
     table = Table("id", "title", "lang", "source", "version", "chunks", "updated")
     for d in docs:
         table.add_row(d.id, d.title, d.lang, d.source, str(d.version), str(d.chunks),
                       d.updated_at)
     console.print(table)
-    console.print(f"{len(docs)} of {total}")
+    shown = f"{offset + 1}-{offset + len(docs)}" if offset and docs else str(len(docs))
+    console.print(f"{shown} of {total}")
 
 
 @kb_app.command("show")
