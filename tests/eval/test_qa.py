@@ -66,3 +66,24 @@ async def test_both_paths_answer_every_question_and_are_summarized(
     assert set(summarize(scored["rows"])) >= {"f1", "chat_f1", "recall", "chat_recall",
                                               "contains", "chat_contains", "chat_p50_s"}
     kb.close()
+
+
+@pytest.mark.anyio
+async def test_conversation_mode_asks_a_passages_questions_as_one_sms_conversation(
+        tiny_engine: Engine, tmp_path: Path) -> None:
+    kb = KnowledgeBase.open(tmp_path / "kb.sqlite3", KnowledgeSettings(embeddings=False))
+    kb.add_many([Document(id="moon", title="月球",
+                          text="月球是地球唯一的天然卫星。月球与地球的平均距离约为38万公里。")])
+    questions = [{"id": f"q{i}", "question": q, "answers": [a], "doc_id": "moon"}
+                 for i, (q, a) in enumerate([("月球是什么？", "地球唯一的天然卫星"),
+                                             ("它离地球多远？", "约为38万公里")])]
+    assistant = Assistant(tiny_engine, Settings(), knowledge=kb, default_max_tokens=32)
+    scored = await answers(tiny_engine, kb, questions, baseline=False, max_tokens=16,
+                           via="chat", assistant=assistant, conversation=True)
+    assert len(scored["rows"]) == 2
+    # both questions went into the passage's conversation, in order
+    remembered = assistant.conn.execute(
+        "SELECT content FROM assistant_messages WHERE user_id = 'eval-qa'"
+        " AND conversation_id = 'moon' AND role = 'user' ORDER BY id").fetchall()
+    assert [r[0] for r in remembered] == ["月球是什么？", "它离地球多远？"]
+    kb.close()

@@ -166,10 +166,17 @@ def chat_body(reply: Reply) -> str:
     return _MARKER.sub("", text).strip()
 
 
-async def _chat(assistant: Assistant, question: str, number: int) -> tuple[str, Reply]:
-    """The turn pipeline's answer, as an OpenAI-API client without history gets it."""
-    reply = await assistant.respond(Turn(text=question, user_id=f"eval-qa-{number}",
-                                         channel="http", lang="zh"))
+async def _chat(assistant: Assistant, question: str, number: int,
+                conversation: str | None = None) -> tuple[str, Reply]:
+    """The turn pipeline's answer, as an OpenAI-API client without history gets it; or,
+    with a `conversation` id, as an SMS user gets it who asked that conversation's earlier
+    questions first (the assistant remembers them)."""
+    if conversation is None:
+        turn = Turn(text=question, user_id=f"eval-qa-{number}", channel="http", lang="zh")
+    else:
+        turn = Turn(text=question, user_id="eval-qa", conversation_id=conversation,
+                    channel="sms", lang="zh")
+    reply = await assistant.respond(turn)
     return chat_body(reply), reply
 
 
@@ -185,9 +192,11 @@ def _scores(prefix: str, prediction: str, golds: list[str], reply: Reply,
 async def answers(engine: Engine, kb: KnowledgeBase, questions: list[dict[str, Any]],
                   baseline: bool, max_tokens: int = 48,
                   on_item: Any = None, via: str = "grounded",
-                  assistant: Assistant | None = None) -> dict[str, Any]:
+                  assistant: Assistant | None = None,
+                  conversation: bool = False) -> dict[str, Any]:
     """Every question answered by the chosen path(s), in turn, so machine noise hits
-    each path alike; the baseline (no retrieval) after them."""
+    each path alike; the baseline (no retrieval) after them. With `conversation`, the chat
+    path asks each passage's questions as one conversation, in order."""
     rows = []
     for number, q in enumerate(questions):
         row: dict[str, Any] = {"id": q["id"], "question": q["question"], "gold": q["answers"],
@@ -200,7 +209,8 @@ async def answers(engine: Engine, kb: KnowledgeBase, questions: list[dict[str, A
         if via in ("chat", "both"):
             assert assistant is not None
             started = time.perf_counter()
-            prediction, reply = await _chat(assistant, q["question"], number)
+            prediction, reply = await _chat(assistant, q["question"], number,
+                                            q["doc_id"] if conversation else None)
             row.update(_scores("chat_", prediction, q["answers"], reply,
                                time.perf_counter() - started))
         if baseline:
@@ -247,14 +257,14 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, float]:
 
 def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embeddings: bool,
         model: str | None, config: Path | None, out: Path | None,
-        offset: int = 0, via: str = "grounded") -> dict[str, Any]:
+        offset: int = 0, via: str = "grounded", conversation: bool = False) -> dict[str, Any]:
     import opencc
 
     docs, questions = load_questions(path)
     questions = questions[offset:offset + limit if limit else None]
     result: dict[str, Any] = {"file": str(path), "documents": len(docs), "offset": offset,
                               "questions": len(questions), "embeddings": embeddings,
-                              "via": via}
+                              "via": via, "conversation": conversation}
     with tempfile.TemporaryDirectory(prefix="zhiyan-eval-qa-") as folder:
         kb = KnowledgeBase.open(Path(folder) / "kb.sqlite3",
                                 KnowledgeSettings(embeddings=embeddings))
@@ -294,7 +304,8 @@ def run(path: Path, limit: int | None, with_answers: bool, baseline: bool, embed
                     await assistant.warm_up()
                 try:
                     return await answers(engine, kb, questions, baseline, on_item=progress,
-                                         via=via, assistant=assistant)
+                                         via=via, assistant=assistant,
+                                         conversation=conversation)
                 finally:
                     await engine.close()
 
@@ -312,7 +323,8 @@ def print_table(result: dict[str, Any]) -> None:
     dense = "on" if result["embeddings"] else "off"
     first = result.get("offset", 0)
     typer.echo(f"\n{result['file']}: {result['questions']} questions (from #{first}) over "
-               f"{result['documents']} passages (embeddings {dense})")
+               f"{result['documents']} passages (embeddings {dense}"
+               f"{', chat as conversations' if result.get('conversation') else ''})")
     typer.echo(f"{'metric':<28}{'value':>10}")
     for script in ("simplified", "traditional"):
         r = result[script]
@@ -356,6 +368,8 @@ def register(eval_app: typer.Typer) -> None:
         embeddings: Annotated[bool, typer.Option(help="dense vectors too (slow ingest)")] = False,
         via: Annotated[str, typer.Option(help="answer path: grounded (`kb ask`), chat (the "
                                               "assistant's turn pipeline) or both")] = "grounded",
+        conversation: Annotated[bool, typer.Option(
+            help="chat path: ask each passage's questions as one SMS conversation")] = False,
         model: Annotated[str | None, typer.Option("--model", "-m")] = None,
         config: Annotated[Path | None, typer.Option("--config", "-c")] = None,
         out: Annotated[Path, typer.Option(help="JSON results")] = Path("var/eval/qa.json"),
@@ -364,7 +378,9 @@ def register(eval_app: typer.Typer) -> None:
         recall and latency, against the same model without retrieval."""
         if via not in VIAS:
             raise typer.BadParameter(f"--via must be one of {', '.join(VIAS)}")
+        if conversation and via == "grounded":
+            raise typer.BadParameter("--conversation needs --via chat or both")
         result = run(file, limit, with_answers, baseline, embeddings, model, config, out,
-                     offset, via)
+                     offset, via, conversation)
         print_table(result)
         typer.echo(f"results: {out}")
