@@ -137,3 +137,34 @@ def test_repaired_quotes_are_never_empty_or_open_on_punctuation() -> None:
         for text in (idiom.explanation, idiom.derivation, idiom.example or ""):
             assert "“”" not in text, idiom.word
             assert not re.search(r"“[，。、；？！]", text), idiom.word
+
+
+def test_words_the_scrape_garbled_are_put_right() -> None:
+    d = get_dictionary()
+    for word, pinyin in (("人迹罕至", "ren ji han zhi"), ("沧海横流", "cang hai heng liu"),
+                         ("宁为鸡口，不为牛后", "ning wei ji kou bu wei niu hou")):
+        idiom = d.lookup(word)
+        assert idiom is not None and idiom.word == word, word
+        assert d.lookup(pinyin) is idiom
+    assert "人急至" not in d and "人迹罕至" in d.get("人迹罕至").example  # type: ignore[operator]
+    # every word has as many characters as its pinyin has syllables, bar a few
+    # entries whose pinyin itself is short or unspaced
+    assert sum(1 for i in d.by_word.values() if not i.syllables) < 40
+
+
+def test_pinyin_one_syllable_off_is_suggested() -> None:
+    d = get_dictionary()
+    assert [i.word for i in d.closest("hua she tian zhu")] == ["画蛇添足"]  # wrong
+    assert "画蛇添足" in [i.word for i in d.fuzzy_pinyin("hua she tian")]  # missing
+    assert "画蛇添足" in [i.word for i in d.fuzzy_pinyin("hua she tian zu le")]  # extra
+    assert "屡见不鲜" in [i.word for i in d.fuzzy_pinyin("lv jian bu xin")]
+    for not_pinyin in ("hello world", "I love you so much", "apa khabar saya baik"):
+        assert d.closest(not_pinyin) == [], not_pinyin
+
+
+def test_two_half_sayings_found_with_any_comma_or_none() -> None:
+    d = get_dictionary()
+    saying = d.get("百尺竿头，更进一步")
+    assert saying is not None
+    for typed in ("百尺竿头更进一步", "百尺竿头, 更进一步", "百尺竿頭，更進一步"):
+        assert d.lookup(typed) is saying, typed

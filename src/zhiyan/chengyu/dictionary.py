@@ -87,6 +87,11 @@ def pinyin_key(pinyin: str, *, tones: bool) -> str:
     return re.sub(r"[\s'’\-,，·]", "", text)
 
 
+def bare_form(text: str) -> str:
+    """The Chinese characters of `text` alone: 百尺竿头, 更进一步 -> 百尺竿头更进一步."""
+    return "".join(_CJK.findall(text))
+
+
 def has_chinese(text: str) -> bool:
     return bool(_CJK.search(text))
 
@@ -167,6 +172,21 @@ def _clean_derivation(derivation: str) -> str:
     return "" if derivation == "无" else repair_quotes(derivation)
 
 
+#: entries whose form the scrape garbled (two characters read as one wrong one, or one
+#: dropped: 人迹罕至 came as 人急至); the pinyin and initials of each show the real form
+_WORD_ERRATA = {
+    "沧横流": "沧海横流", "抽段楔": "抽丁拔楔", "垂泽昆": "垂裕后昆", "地负涵": "地负海涵",
+    "风雨亿": "风雨摇摆", "缸载笔": "浮白载笔", "观倡人": "观场矮人", "光前泽": "光前裕后",
+    "涵地负": "海涵地负", "好拿样": "好模好样", "涸石烂": "海涸石烂", "呼鹏马": "呼牛呼马",
+    "鸡口朋": "鸡口牛后", "积德泽": "积德裕后", "见械大": "见小暗大", "乐晶生": "乐尽哀生",
+    "宁为鸡口，不为朋": "宁为鸡口，不为牛后", "宁为鸡口，无为朋": "宁为鸡口，无为牛后",
+    "宁为鸡口，毋为朋": "宁为鸡口，毋为牛后", "七菜倒": "七病八倒", "七菜痛": "七病八痛",
+    "前误则": "前危后则", "窍附会": "牵合附会", "窍傅会": "牵合傅会", "犬键踪": "犬迹狐踪",
+    "人急至": "人迹罕至", "手不土": "手不停毫", "寿山福": "寿山福海", "鼠键踪": "鼠迹狐踪",
+    "苏韩潮": "苏海韩潮", "羞以朋": "羞以牛后", "血肉凝": "血肉模糊", "延津较": "延津剑合",
+    "摇亿摆": "摇摇摆摆", "一硼地": "一牛吼地", "音相应": "遥呼相应", "凿空褥": "凿空取办",
+}
+
 #: entries whose pinyin lost a letter in the scrape (a ? or a tone digit in its place)
 _PINYIN_ERRATA = {"足尺加二": "zú chǐ jiā èr", "丢魂丧胆": "diū hún sàng dǎn"}
 
@@ -210,16 +230,28 @@ class IdiomDictionary:
         return self.by_word.get(word)
 
     def lookup(self, text: str) -> Idiom | None:
-        """Exact form, then the simplified form of a traditional spelling, then pinyin."""
+        """Exact form, then the simplified form of a traditional spelling (either with the
+        punctuation of a two-half saying written any way or left out), then pinyin."""
         text = text.strip()
         if not text:
             return None
         if text in self.by_word:
             return self.by_word[text]
         if has_chinese(text):
-            return self.by_word.get(to_simplified(text))
+            simplified = to_simplified(text)
+            return self.by_word.get(simplified) or self.by_bare_form.get(bare_form(simplified))
         matches = self.by_pinyin(text)
         return matches[0] if matches else None
+
+    @cached_property
+    def by_bare_form(self) -> dict[str, Idiom]:
+        """Idioms holding punctuation (百尺竿头，更进一步) by their characters alone."""
+        index: dict[str, Idiom] = {}
+        for word, idiom in self.by_word.items():
+            bare = bare_form(word)
+            if bare != word:
+                index.setdefault(bare, idiom)
+        return index
 
     def by_pinyin(self, text: str) -> list[Idiom]:
         """Idioms spelled `text` in pinyin, with or without tone marks or spaces; ü may
@@ -259,7 +291,8 @@ class IdiomDictionary:
         characters (so even a badly garbled idiom gets suggestions)."""
         found = {d.word: d for d in self.fuzzy(text, k)}
         if not has_chinese(text):
-            for idiom in self.by_pinyin(text) + self.by_abbreviation(text):
+            for idiom in (self.by_pinyin(text) + self.by_abbreviation(text)
+                          + self.fuzzy_pinyin(text, k)):
                 found.setdefault(idiom.word, idiom)
         elif len(found) < k:
             chars = set(to_simplified(text))
@@ -275,6 +308,33 @@ class IdiomDictionary:
                     break
                 found.setdefault(word, self.by_word[word])
         return list(found.values())[:k]
+
+    def fuzzy_pinyin(self, text: str, k: int = 5) -> list[Idiom]:
+        """Idioms one syllable away from pinyin typed with spaces ('hua she tian zhu' ->
+        画蛇添足): one syllable wrong, missing or extra; tones and ü as `by_pinyin`."""
+        typed = [loose_key(p) for p in strip_tones(text).split()]
+        if len(typed) < 3:  # too short to guess from: 'hello world' is not an idiom
+            return []
+        found: dict[str, Idiom] = {}
+        keys = [[*typed[:i], "*", *typed[i + 1:]] for i in range(len(typed))]  # wrong
+        keys += [[*typed[:i], "*", *typed[i:]] for i in range(len(typed) + 1)]  # missing
+        for key in keys:
+            for idiom in self._syllable_patterns.get(" ".join(key), []):
+                found.setdefault(idiom.word, idiom)
+        for i in range(len(typed)):  # one syllable too many
+            for idiom in self._by_loose_pinyin.get("".join(typed[:i] + typed[i + 1:]), []):
+                found.setdefault(idiom.word, idiom)
+        return sorted(found.values(), key=lambda d: (len(d.syllables) != len(typed),
+                                                     not d.example, d.word))[:k]
+
+    @cached_property
+    def _syllable_patterns(self) -> dict[str, list[Idiom]]:
+        index: dict[str, list[Idiom]] = defaultdict(list)
+        for idiom in self.by_word.values():
+            sounds = [loose_key(p) for p in idiom.syllables]
+            for i in range(len(sounds)):
+                index[" ".join([*sounds[:i], "*", *sounds[i + 1:]])].append(idiom)
+        return index
 
     def idiom_of_the_day(self, date: dt.date | None = None) -> Idiom:
         """The same idiom all day for everyone, a different one each day. Drawn from the
@@ -336,10 +396,11 @@ def load_idioms() -> list[Idiom]:
         ) from exc
     path = dist.locate_file(DATA_FILE)
     raw = json.loads(path.read_text(encoding="utf-8"))  # type: ignore[union-attr]
-    quotable = {w for w in (entry["word"].strip() for entry in raw) if len(w) >= 3}
+    raw = [{**entry, **_mend_word(entry)} for entry in raw]
+    quotable = {w for w in (entry["word"] for entry in raw) if len(w) >= 3}
     idioms = []
     for entry in raw:
-        word = entry["word"].strip()
+        word = entry["word"]
         idioms.append(
             Idiom(
                 word=word,
@@ -351,6 +412,18 @@ def load_idioms() -> list[Idiom]:
             )
         )
     return idioms
+
+
+def _mend_word(entry: dict[str, str]) -> dict[str, str]:
+    """The entry's word stripped, and a garbled word (with its own uses in the entry's
+    texts) put right."""
+    word = entry["word"].strip()
+    right = _WORD_ERRATA.get(word)
+    if right is None:
+        return {"word": word}
+    mended = {key: entry.get(key, "").replace(word, right)
+              for key in ("explanation", "derivation", "example")}
+    return {**mended, "word": right}
 
 
 @cache
