@@ -35,3 +35,9 @@ def test_fast_enough_for_every_message() -> None:
     for _ in range(200):
         find_idioms(message)
     assert (time.perf_counter() - started) / 200 < 0.01
+
+
+def test_two_half_sayings_written_with_an_ascii_comma_or_none() -> None:
+    for text in ("他百尺竿头更进一步了。", "兵马未动,粮草先行。", "百尺竿頭更進一步"):
+        assert [m.word for m in find_idioms(text)] in (
+            ["百尺竿头，更进一步"], ["兵马未动，粮草先行"]), text

@@ -40,6 +40,12 @@ def _automaton() -> tuple[ahocorasick_rs.AhoCorasick, list[str], list[str]]:
     patterns = dict(zip(words, words, strict=True))
     for simplified, trad in zip(words, traditional, strict=True):
         patterns.setdefault(trad, simplified)
+        # a two-half saying is often written with an ASCII comma or none at all
+        for form in (simplified, trad):
+            if "，" in form:
+                patterns.setdefault(form.replace("，", ","), simplified)
+                patterns.setdefault(form.replace("，", ", "), simplified)
+                patterns.setdefault(form.replace("，", ""), simplified)
     keys = sorted(patterns)
     longest = ahocorasick_rs.MatchKind.LeftmostLongest
     return (ahocorasick_rs.AhoCorasick(keys, matchkind=longest), keys,
