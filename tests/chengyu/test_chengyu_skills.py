@@ -72,3 +72,32 @@ async def test_judge_and_translation_go_through_the_engine(tiny_engine: Engine) 
     explained = await explain("画蛇添足", "en", tiny_engine)
     assert explained.translated and explained.meaning and explained.note is None
     assert explained.meaning_zh.startswith("画蛇时")
+
+
+@pytest.mark.anyio
+async def test_empty_input_says_so_not_that_it_lacks_chinese() -> None:
+    for empty in ("", "   "):
+        with pytest.raises(SkillInputError) as caught:
+            await explain(empty, "en")
+        assert caught.value.key == "empty_input"
+
+
+@pytest.mark.anyio
+async def test_misspelt_pinyin_gets_closest_matches_not_a_refusal() -> None:
+    result = await explain("hua she tian zhu", "en")  # one syllable wrong
+    assert not result.known and result.suggestions[0] == "画蛇添足"
+    assert (await explain("ren ji han zi", "zh")).suggestions[0] == "人迹罕至"
+
+
+@pytest.mark.anyio
+async def test_judge_finds_a_saying_written_without_its_comma() -> None:
+    verdict = await judge_usage("他在原有成绩上百尺竿头更进一步。", "百尺竿头，更进一步")
+    assert verdict.correct and verdict.checked_by == "dictionary"
+
+
+@pytest.mark.anyio
+async def test_judge_takes_the_idiom_in_pinyin_like_explain_does() -> None:
+    verdict = await judge_usage("文章已经写得很好了，再加这段就是画蛇添足。", "hua she tian zu")
+    assert verdict.correct and verdict.word == "画蛇添足"
+    with pytest.raises(SkillInputError):
+        await judge_usage("文章已经写得很好了。", "snake legs")

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from zhiyan.chengyu.cloze import choose_for_blank
+from zhiyan.chengyu.detect import find_idioms
 from zhiyan.chengyu.dictionary import Idiom, get_dictionary, has_chinese, to_simplified
 from zhiyan.chengyu.meaning import get_meaning_index
 from zhiyan.engine.base import ChatRequest, Engine, Message
@@ -100,13 +101,15 @@ async def explain(word: str, lang: str = "zh", engine: Engine | None = None) -> 
     `engine` when one is given; otherwise the Chinese text comes with a localized note."""
     lang = normalize_lang(lang)
     query = word.strip()
+    if not query:
+        raise SkillInputError("empty_input")
     dictionary = get_dictionary()
     idiom = dictionary.lookup(query)
     if idiom is None:
-        if not has_chinese(query) and not dictionary.by_pinyin(query):
+        suggestions = [d.word for d in dictionary.closest(query, 5)]
+        if not has_chinese(query) and not suggestions:
             raise SkillInputError("not_chinese", text=query[:40])
-        return Explanation(query=query, lang=lang, known=False,
-                           suggestions=[d.word for d in dictionary.closest(query, 5)])
+        return Explanation(query=query, lang=lang, known=False, suggestions=suggestions)
     result = Explanation(
         query=query, lang=lang, known=True, word=idiom.word, pinyin=idiom.pinyin,
         meaning=idiom.explanation, origin=idiom.derivation, example=idiom.example,
@@ -181,15 +184,15 @@ async def judge_usage(sentence: str, word: str, engine: Engine | None = None,
     answer is a comparison of probabilities, not free text.
     """
     sentence = require_chinese(sentence)
-    word = require_chinese(word)
     dictionary = get_dictionary()
-    idiom = dictionary.lookup(word)
+    idiom = dictionary.lookup(word)  # characters, traditional characters or pinyin
+    word = word.strip() if idiom is not None else require_chinese(word)
     if idiom is None:
         near = dictionary.closest(word, 3)
         return Judgement(False, t("chengyu.judge_unknown", lang, word=word,
                                   suggestions="、".join(d.word for d in near) or "-"), word)
     text = to_simplified(sentence)
-    if idiom.word not in text:
+    if idiom.word not in text and all(m.word != idiom.word for m in find_idioms(sentence)):
         misspelt = _misspelling_in(text, idiom)
         if misspelt:
             return Judgement(False, t("chengyu.judge_misspelt", lang, found=misspelt,
