@@ -37,6 +37,8 @@ def test_parse_item_says_what_is_wrong() -> None:
         (("#idiom#", ["画蛇添足", ""]), "candidate 1"),
         (("#idiom#", ["画蛇添足", "x" * 30]), "not an idiom"),
         (("#idiom#", ["画蛇添足", "画蛇添足"]), "must not repeat"),
+        (("#idiom#", ["画蛇添足", "畫蛇添足"]), "must not repeat"),  # one idiom, two scripts
+        (("#idiom#", ["画蛇添足", "hello"]), "candidate 1 is not an idiom"),
     ]
     for args, reason in cases:
         with pytest.raises(ClozeInputError, match=reason):

@@ -34,7 +34,7 @@ import logging
 import math
 from dataclasses import dataclass, field
 
-from zhiyan.chengyu.dictionary import get_dictionary
+from zhiyan.chengyu.dictionary import get_dictionary, has_chinese, to_simplified
 from zhiyan.chengyu.meaning import get_dense_meaning, get_meaning_index
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError
@@ -108,10 +108,12 @@ def parse_item(content: object, candidates: object, answer: object = None,
     for i, candidate in enumerate(candidates):
         if not isinstance(candidate, str) or not candidate.strip():
             raise ClozeInputError(f"candidate {i} must be a non-empty string")
-        if BLANK in candidate or "\n" in candidate or len(candidate.strip()) > 20:
+        if BLANK in candidate or "\n" in candidate or len(candidate.strip()) > 20 \
+                or not has_chinese(candidate):
             raise ClozeInputError(f"candidate {i} is not an idiom: {candidate[:30]!r}")
         cleaned.append(candidate.strip())
-    if len(set(cleaned)) != len(cleaned):
+    # 畫蛇添足 and 画蛇添足 are one idiom: the solver would split its score between them
+    if len({to_simplified(c) for c in cleaned}) != len(cleaned):
         raise ClozeInputError("candidates must not repeat")
     if answer is not None and (not isinstance(answer, int) or not 0 <= answer < len(cleaned)):
         raise ClozeInputError(f"answer must be an index into candidates, got {answer!r}")
