@@ -88,3 +88,26 @@ def test_assistant_concedes_when_no_idiom_is_left(tmp_path: Path) -> None:
     assert not move.valid and move.reason_key == "chain_stuck" and move.player == "assistant"
     assert "win" in move.message("en") and dead_end[-1] in move.message("zh")
     assert len(game.state()["moves"]) == 1
+
+
+def test_homophone_mode_tells_lv_from_lu(tmp_path: Path) -> None:
+    conn = open_database(tmp_path / "z.sqlite3")
+    for conversation, follow, valid in (("a", "屡见不鲜", True), ("b", "路不拾遗", False)):
+        game = ChainGame(conn, conversation)
+        game.start(homophone=True)
+        assert game.play("不足为虑").valid  # ends lǜ
+        assert game.play(follow).valid is valid, follow  # lǚ yes, lù no
+
+
+def test_assistant_answers_with_idioms_in_use(tmp_path: Path) -> None:
+    conn = open_database(tmp_path / "z.sqlite3")
+    d = get_dictionary()
+    openings = ["一心一意", "画蛇添足", "屡见不鲜", "守株待兔", "马到成功", "一丝不挂",
+                "亦步亦趋", "叶公好龙"]
+    for n, opening in enumerate(openings):
+        game = ChainGame(conn, f"use{n}")
+        game.play(opening)
+        reply = game.respond()
+        in_use = [i for i in d.starting_with(opening[-1]) if i.example and len(i.word) == 4]
+        if in_use:
+            assert reply.idiom is not None and reply.idiom.example, (opening, reply.word)

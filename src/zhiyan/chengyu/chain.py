@@ -171,8 +171,9 @@ class ChainGame:
         return result
 
     def _pick(self, homophone: bool, moves: list[dict[str, str]]) -> Idiom | None:
-        """A valid next idiom, preferring four characters and ends that others can follow
-        (so the game goes on); varied per conversation and turn, yet reproducible."""
+        """A valid next idiom, preferring four characters, idioms in use (those with an
+        example sentence, not 涎眉邓眼) and ends that others can follow (so the game goes
+        on); varied per conversation and turn, yet reproducible."""
         used = {m["word"] for m in moves}
         if moves:
             last = moves[-1]["word"]
@@ -187,8 +188,9 @@ class ChainGame:
             return None
         ranked = sorted(
             options.values(),
-            key=lambda d: (len(d.word) != 4, -min(len(self.dictionary.starting_with(
-                d.word[-1])), 20), _jitter(self.conversation_id, len(moves), d.word)),
+            key=lambda d: (len(d.word) != 4, not d.example, -min(len(
+                self.dictionary.starting_with(d.word[-1])), 20),
+                _jitter(self.conversation_id, len(moves), d.word)),
         )
         return ranked[0]
 
