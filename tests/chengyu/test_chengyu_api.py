@@ -93,3 +93,46 @@ def test_cloze_solves_and_rejects_malformed_candidates(live_server: LiveServer) 
         no_blank = client.post("/v1/chengyu/cloze", json={
             "content": "没有空格", "candidates": ["画蛇添足", "守株待兔"]})
         assert no_blank.status_code == 400 and "#idiom#" in no_blank.json()["error"]["message"]
+
+
+def test_chain_without_a_word_is_refused_in_the_users_language(
+        live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        for word in (None, "", "  "):
+            refused = client.post("/v1/chengyu/chain", json={
+                "conversation_id": "e1", "word": word, "lang": "en"})
+            assert refused.status_code == 400, word
+            assert refused.json()["error"]["message"] == \
+                "Please send an idiom or a sentence in Chinese."
+        state = client.post("/v1/chengyu/chain", json={"conversation_id": "e1",
+                                                       "action": "state"}).json()
+        assert state["state"]["moves"] == []
+
+
+def test_unknown_pinyin_gets_closest_matches(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=60) as client:
+        found = client.get("/v1/chengyu/idioms/lv jian bu xian")
+        assert found.status_code == 200 and found.json()["word"] == "屡见不鲜"
+        near = client.get("/v1/chengyu/idioms/hua she tian zhu")
+        assert near.status_code == 404 and near.json()["closest"][0]["word"] == "画蛇添足"
+        for blank in (client.get("/v1/chengyu/idioms/%20", params={"lang": "en"}),
+                      client.get("/v1/chengyu/search", params={"q": "  ", "lang": "en"})):
+            assert blank.status_code == 400
+            assert blank.json()["error"]["code"] == "empty_input"
+
+
+def test_explain_in_the_users_language(live_server: LiveServer) -> None:
+    with httpx.Client(base_url=live_server.url, timeout=120) as client:
+        zh = client.get("/v1/chengyu/explain/畫蛇添足").json()
+        assert zh["word"] == "画蛇添足" and zh["translated"] and "释义" in zh["text"]
+        en = client.get("/v1/chengyu/explain/hua she tian zu",
+                        headers={"Accept-Language": "en"}).json()
+        assert en["translated"] and en["meaning"] and en["meaning_zh"].startswith("画蛇时")
+        assert "Meaning:" in en["text"]
+        untranslated = client.get("/v1/chengyu/explain/画蛇添足",
+                                  params={"lang": "sw", "translate": "false"}).json()
+        assert not untranslated["translated"] and untranslated["note"]
+        unknown = client.get("/v1/chengyu/explain/画蛇添脚", params={"lang": "en"})
+        assert unknown.status_code == 404 and unknown.json()["closest"][0] == "画蛇添足"
+        refused = client.get("/v1/chengyu/explain/hello", params={"lang": "ms"})
+        assert refused.status_code == 400 and "bahasa Cina" in refused.json()["error"]["message"]

@@ -1,5 +1,5 @@
-"""HTTP API for idioms: `/v1/chengyu/...` (look up, search, idiom of the day, judge, chain
-game, cloze). Error bodies use the OpenAI shape like the rest of zhiyan; messages meant for
+"""HTTP API for idioms: `/v1/chengyu/...` (look up, explain, search, idiom of the day, judge,
+chain game, cloze). Error bodies use the OpenAI shape like the rest of zhiyan; messages meant for
 people come in the language the client asks for (`lang` field or Accept-Language)."""
 
 from __future__ import annotations
@@ -9,14 +9,14 @@ import sqlite3
 import threading
 from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from zhiyan.chengyu.chain import ChainGame
 from zhiyan.chengyu.cloze import ClozeInputError, ClozeSolver, parse_item
 from zhiyan.chengyu.dictionary import Idiom, get_dictionary, has_chinese
-from zhiyan.chengyu.skills import SkillInputError, find_by_meaning, judge_usage
+from zhiyan.chengyu.skills import SkillInputError, explain, find_by_meaning, judge_usage
 from zhiyan.i18n import normalize_lang, t
 
 router = APIRouter(prefix="/v1/chengyu", tags=["chengyu"])
@@ -65,6 +65,8 @@ def _conn(request: Request) -> sqlite3.Connection:
 @router.get("/idioms/{word}")
 def get_idiom(word: str, request: Request, lang: str | None = None) -> Any:
     lang = _lang(request, lang)
+    if not word.strip():
+        return _error(400, t("chengyu.empty_input", lang), "empty_input")
     dictionary = get_dictionary()
     idiom = dictionary.lookup(word)
     if idiom is None:
@@ -78,6 +80,23 @@ def get_idiom(word: str, request: Request, lang: str | None = None) -> Any:
     return idiom.to_dict()
 
 
+@router.get("/explain/{word}")
+async def explain_idiom(word: str, request: Request, lang: str | None = None,
+                        translate: bool = True) -> Any:
+    """An idiom explained for people: meaning (translated by the model into `lang` unless
+    `translate` is false), origin, example and pinyin, and the same as plain `text`."""
+    lang = _lang(request, lang)
+    engine = request.app.state.engine if translate and lang != "zh" else None
+    try:
+        explained = await explain(word, lang, engine)
+    except SkillInputError as exc:
+        return _skill_error(exc, lang)
+    if not explained.known:
+        return _error(404, explained.render(), "unknown_idiom",
+                      closest=explained.suggestions)
+    return {**explained.to_dict(), "text": explained.render()}
+
+
 @router.get("/search")
 def search(request: Request, q: str = Query(min_length=1, max_length=200), k: int = 10,
            lang: str | None = None) -> Any:
@@ -85,6 +104,8 @@ def search(request: Request, q: str = Query(min_length=1, max_length=200), k: in
     then meaning. Each result says how it matched."""
     lang = _lang(request, lang)
     k = max(1, min(k, 50))
+    if not q.strip():
+        return _error(400, t("chengyu.empty_input", lang), "empty_input")
     dictionary = get_dictionary()
     results: dict[str, dict[str, Any]] = {}
 
@@ -153,6 +174,8 @@ class ChainRequest(BaseModel):
 @router.post("/chain")
 def chain(body: ChainRequest, request: Request) -> Any:
     lang = _lang(request, body.lang)
+    if body.action == "play" and not (body.word or "").strip():
+        return _error(400, t("chengyu.empty_input", lang), "empty_input")
     conn = _conn(request)
     holder = request.app.state.chengyu_db
     with holder.lock:  # one connection: one transaction at a time
@@ -162,9 +185,7 @@ def chain(body: ChainRequest, request: Request) -> Any:
             game.start(body.homophone)
         elif body.action == "respond":
             moves.append(game.respond())
-        elif body.action == "play":
-            if not body.word:
-                raise HTTPException(400, "word is required to play")
+        elif body.action == "play" and body.word:
             move = game.play(body.word)
             moves.append(move)
             if move.valid and body.reply:
