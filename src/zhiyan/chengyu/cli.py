@@ -25,10 +25,28 @@ def _fail(exc: SkillInputError, lang: str) -> None:
 
 
 @idiom_app.command("show")
-def show(word: str, lang: LangOption = "zh") -> None:
+def show(word: str, lang: LangOption = "zh",
+         model: Annotated[str | None, typer.Option(
+             help="translate the meaning into --lang with this model (default, lite, tiny "
+                  "or a .gguf); without it the dictionary's Chinese is shown")] = None,
+         ) -> None:
     """Explain an idiom (by characters, traditional characters or pinyin)."""
+    engine = None
+    if model and lang != "zh":
+        from zhiyan.config import EngineSettings
+        from zhiyan.engine.factory import build_engine
+
+        engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+
+    async def go() -> str:
+        try:
+            return (await explain(word, lang, engine)).render()
+        finally:
+            if engine:
+                await engine.close()
+
     try:
-        typer.echo(asyncio.run(explain(word, lang)).render())
+        typer.echo(asyncio.run(go()))
     except SkillInputError as exc:
         _fail(exc, lang)
 
