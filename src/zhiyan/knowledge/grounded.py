@@ -591,8 +591,8 @@ def build_prompt(engine: Engine, hits: list[Hit], question: str, lang: str | Non
                  max_tokens: int, focus_chars: int = FOCUS_CHARS) -> GroundedPrompt:
     """The passages that fit the context budget, numbered from 1, then the question. No
     conversation history: a follow-up's passages are found from the previous question
-    (`retrieve`), and on CMRC questions asked as conversations the history cost 1.8 s of
-    p50 for no measurable F1 (docs/benchmarks.md, "Chat answers")."""
+    (`retrieve`), and on CMRC questions asked as conversations the history cost ~2 s of
+    p50 and, held out, F1 (docs/benchmarks.md, "Chat answers")."""
     budget = engine.context_size - max_tokens - PROMPT_OVERHEAD - len(question)
     passages: list[Hit] = []
     shown: list[str] = []
