@@ -46,3 +46,15 @@ def test_kb_list_pages_and_a_deleted_file_can_be_added_again(tmp_path: Path) -> 
     assert again.returncode == 0 and json.loads(again.stdout)["added"] == ["beta"]
     shown = run("kb", "show", "beta", env=env)
     assert shown.returncode == 0 and "beta text" in shown.stdout
+
+
+def test_kb_ask_refuses_an_empty_question_before_loading_a_model(tmp_path: Path) -> None:
+    env = {"ZHIYAN_STORAGE__DATA_DIR": str(tmp_path / "data"),
+           "ZHIYAN_KNOWLEDGE__EMBEDDINGS": "false"}
+    missing = str(tmp_path / "none.gguf")
+    empty = run("kb", "ask", "-m", missing, "  ", env=env)
+    assert empty.returncode == 2 and "the query is empty" in empty.stderr
+    assert "Traceback" not in empty.stderr
+    bad_model = run("kb", "ask", "-m", missing, "猎人用陷阱捕捉什么？", env=env)
+    assert bad_model.returncode == 1 and "cannot start" in bad_model.stderr
+    assert "Traceback" not in bad_model.stderr

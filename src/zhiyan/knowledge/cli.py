@@ -158,11 +158,20 @@ def ask(
     them: a sentence planting instructions in a document is never shown or quoted)."""
     from zhiyan.assistant.policy import Policy, PolicySettings
     from zhiyan.cli import _build_engine, _settings
+    from zhiyan.engine.errors import ModelError
     from zhiyan.knowledge.grounded import answer_stream
 
     settings = _settings(config, model)
     kb = open_kb(config)
-    engine = _build_engine(settings)
+    try:
+        kb.check_query(question)  # an empty or oversized question loads no model
+        engine = _build_engine(settings)
+    except QueryError as exc:
+        err.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from None
+    except ModelError as exc:
+        err.print(f"[red]cannot start:[/red] {exc}")
+        raise typer.Exit(1) from None
     policy = Policy(settings.section("policy", PolicySettings))
 
     def clean(text: str, doc_id: str) -> str:
