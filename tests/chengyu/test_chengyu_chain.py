@@ -96,7 +96,9 @@ def test_homophone_mode_tells_lv_from_lu(tmp_path: Path) -> None:
         game = ChainGame(conn, conversation)
         game.start(homophone=True)
         assert game.play("不足为虑").valid  # ends lǜ
-        assert game.play(follow).valid is valid, follow  # lǚ yes, lù no
+        move = game.play(follow)
+        assert move.valid is valid, follow  # lǚ yes, lù no
+    assert 'sounding "lü"' in move.message("en")  # not the keyboard's lv
 
 
 def test_assistant_answers_with_idioms_in_use(tmp_path: Path) -> None:

@@ -128,6 +128,7 @@ class ChainGame:
                 if not same_sound:
                     key = "chain_wrong_sound" if homophone else "chain_wrong_start"
                     sound = last.syllables[-1] if last is not None and last.syllables else ""
+                    sound = sound.replace("v", "ü")  # shown to people: lü, not lv
                     return MoveResult(False, idiom.word, player, key,
                                       {"word": idiom.word, "needed": needed, "sound": sound},
                                       idiom)
