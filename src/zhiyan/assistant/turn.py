@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from zhiyan.assistant import language, router
+from zhiyan.assistant import idioms, language, router
 from zhiyan.assistant.memory import Memory, fit_history, get_lang_pref, set_lang_pref
 from zhiyan.assistant.policy import REMOVED, Policy, PolicySettings
 from zhiyan.assistant.prompts import Passage, fit_passages
@@ -218,6 +218,8 @@ class Assistant:
             self.memory.forget_last_exchange(turn.user_id, self._conversation(turn))
         early, plan = await self._prepare(turn)
         if early is not None:
+            if early.kind == "idiom":  # a skill's reply (a chain move…) is conversation
+                await self._remember(turn, early)
             yield ReplyEvent(delta=early.text)
             yield ReplyEvent(reply=early)
             return
@@ -272,6 +274,14 @@ class Assistant:
             kind = "error" if decision.rule == "max_input_chars" else "refusal"
             return Reply(decision.message or t("core.refusal", lang), lang, kind=kind,
                          policy_rule=decision.rule), None
+
+        chain = idioms.chain_key(turn.user_id, self._conversation(turn))
+        skill = idioms.detect(text, idioms.chain_active(self.conn, chain))
+        if skill is not None:
+            answer = await idioms.respond(skill, lang, self.conn, chain, self.engine)
+            return Reply(shape(answer, lang=lang, markdown=turn.markdown,
+                               max_chars=turn.max_chars, sources=[], notes=[]),
+                         lang, kind="idiom"), None
 
         kind, passages, hits = await self._route(text, lang, self._previous_question(turn))
         weak = lang in self.settings.weak_languages

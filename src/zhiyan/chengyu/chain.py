@@ -101,6 +101,19 @@ class ChainGame:
             self.conn.execute("ROLLBACK")
             raise
 
+    def end(self) -> int:
+        """Forget this conversation's game; the number of idioms it had."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            _, moves = self._load()
+            self.conn.execute("DELETE FROM chengyu_chain WHERE conversation_id = ?",
+                              (self.conversation_id,))
+            self.conn.execute("COMMIT")
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        return len(moves)
+
     # -- rules -----------------------------------------------------------------------
 
     def check(self, word: str, homophone: bool, moves: list[dict[str, str]]) -> MoveResult:
