@@ -37,6 +37,10 @@ from zhiyan.i18n import t
     ("画蛇添足用得对吗？", False, None),
     ("画蛇添足是什么意思？", False, None),
     ("肯尼亚的首都是哪里？", False, None),
+    ("选择恰当的成语填空：他做事认真，从不____。候选：画蛇添足、敷衍了事、一丝不苟", False,
+     Skill("cloze", "他做事认真，从不#idiom#。", candidates=["画蛇添足", "敷衍了事", "一丝不苟"])),
+    ("他写完又加了一段，真是（ ）。选项：A. 画蛇添足 B. 锦上添花", False,
+     Skill("cloze", "他写完又加了一段，真是#idiom#。", candidates=["画蛇添足", "锦上添花"])),
 ])
 def test_detect(text: str, active: bool, skill: Skill | None) -> None:
     assert detect(text, active) == skill
@@ -123,3 +127,17 @@ async def test_idioms_for_a_described_meaning_and_a_usage_judged(tiny_engine: En
     meaning = get_dictionary().get("画龙点睛").explanation  # type: ignore[union-attr]
     assert judged in (t("chengyu.judge_fits", "zh", word="画龙点睛", meaning=meaning),
                       t("chengyu.judge_misfits", "zh", word="画龙点睛", meaning=meaning))
+
+
+@pytest.mark.anyio
+async def test_the_idiom_for_a_blank_is_chosen_in_chat(tiny_engine: Engine) -> None:
+    assistant = _assistant(tiny_engine)
+    offered = ["画蛇添足", "锦上添花", "雪中送炭"]
+    chosen = await _say(assistant, "他写完文章又加了一段，真是____。候选：" + "、".join(offered),
+                        user="u-cloze")
+    idioms = [get_dictionary().get(w) for w in offered]
+    assert chosen in [t("chengyu.cloze_pick", "zh", word=i.word, pinyin=i.pinyin,
+                        meaning=i.explanation) for i in idioms if i is not None]
+    two = await _say(assistant, "他（ ）又（ ）。选项：画蛇添足、锦上添花", user="u-cloze")
+    assert two == t("chengyu.cloze_bad", "zh",
+                    reason="content must contain exactly one #idiom# blank, found 2")

@@ -1,6 +1,6 @@
 """Idiom skills in chat, beyond explaining one (the router's "idiom" route): the chain
-game (成语接龙), idioms for a described meaning, and whether an idiom is used right in a
-sentence.
+game (成语接龙), idioms for a described meaning, whether an idiom is used right in a
+sentence, and the idiom for a blank ("…____…  候选：A、B、C").
 
 Each is recognized by rules on the message, as cheap and predictable as the router, and
 answered by the skills of `zhiyan.chengyu` (the same as the CLI and HTTP API). The chain
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from zhiyan.engine.base import Engine
@@ -24,7 +24,8 @@ if TYPE_CHECKING:
 #: a chain game with no move for this long no longer takes idioms as moves
 CHAIN_IDLE_MINUTES = 30
 
-SkillName = Literal["chain_start", "chain_move", "chain_hint", "chain_end", "find", "judge"]
+SkillName = Literal["chain_start", "chain_move", "chain_hint", "chain_end", "find", "judge",
+                    "cloze"]
 
 
 @dataclass
@@ -35,6 +36,8 @@ class Skill:
     #: the idiom judged
     word: str = ""
     homophone: bool = False
+    #: the idioms offered for a blank
+    candidates: list[str] = field(default_factory=list)
 
 
 _CHAIN = re.compile(r"成语接龙|接龙|(?:play|start)\b.*\bidiom chain|idiom chain game",
@@ -55,6 +58,12 @@ _POINTER = re.compile(r"[，,]?(?:这个|这|该|此|句中的?|句子里的?)?(
 _QUOTED = re.compile(r"[“\"「『](?P<w>[\u4e00-\u9fff，,]{3,12})[”\"」』]")
 _CLAUSES = re.compile(r"[？?：:\n]")
 _HAN_ONLY = re.compile(r"^[\u4e00-\u9fff，,]{3,12}$")
+#: a blank to fill, and where the idioms offered for it begin
+_BLANK = re.compile(r"#idiom#|_{2,}|＿{2,}|（\s*）|\(\s*\)|【\s*】")
+_OPTIONS = re.compile(r"(?:候选成语|候选|选项|备选|可选成语)[:：]")
+_OPTION_WORD = re.compile(r"[\u4e00-\u9fff]{3,12}")
+#: an instruction before the passage ("选择恰当的成语填空：")
+_CLOZE_ASK = re.compile(r"^[^：:\n]*填空[^：:\n]*[:：]\s*")
 _EDGES = "。！!？?，,、；;：:“”\"「」『』 \t\n"
 
 
@@ -74,6 +83,10 @@ def detect(text: str, chain_active: bool) -> Skill | None:
         rest = _CHAIN.sub(" ", stripped)
         first = _first_idiom(rest)
         return Skill("chain_start", first or "", homophone=bool(_HOMOPHONE.search(stripped)))
+    if (options := _OPTIONS.search(stripped)) and _BLANK.search(stripped[:options.start()]):
+        passage = _CLOZE_ASK.sub("", stripped[:options.start()].strip())
+        candidates = _OPTION_WORD.findall(stripped[options.end():])
+        return Skill("cloze", _BLANK.sub("#idiom#", passage.strip()), candidates=candidates)
     if found := _FIND.search(stripped):
         description = (found.group("a") or found.group("b") or "").strip(_EDGES)
         description = re.sub(r"^(?:的是|是)", "", description).strip(_EDGES)
@@ -130,6 +143,8 @@ async def respond(skill: Skill, lang: str, conn: sqlite3.Connection, key: str,
         from zhiyan.chengyu.skills import judge_usage
 
         return (await judge_usage(skill.arg, skill.word, engine, lang)).reason
+    if skill.name == "cloze":
+        return await _cloze(skill, lang, engine)
     return _chain(skill, lang, conn, key)
 
 
@@ -143,6 +158,22 @@ def _find(description: str, lang: str) -> str:
     lines += [f"{n}. {idiom.word}（{idiom.pinyin}）：{idiom.explanation}"
               for n, (idiom, _) in enumerate(found, 1)]
     return "\n".join(lines)
+
+
+async def _cloze(skill: Skill, lang: str, engine: Engine) -> str:
+    from zhiyan.chengyu.cloze import ClozeInputError, ClozeSolver, parse_item
+    from zhiyan.chengyu.dictionary import get_dictionary
+
+    try:
+        item = parse_item(skill.arg, skill.candidates)
+    except ClozeInputError as exc:
+        return t("chengyu.cloze_bad", lang, reason=str(exc))
+    word = item.candidates[(await ClozeSolver(engine).solve(item)).choice]
+    idiom = get_dictionary().lookup(word)
+    if idiom is None:
+        return t("chengyu.cloze_pick_unknown", lang, word=word)
+    return t("chengyu.cloze_pick", lang, word=word, pinyin=idiom.pinyin,
+             meaning=idiom.explanation)
 
 
 def _chain(skill: Skill, lang: str, conn: sqlite3.Connection, key: str) -> str:
