@@ -30,3 +30,12 @@ def test_show_refuses_empty_and_non_chinese_input_clearly() -> None:
 def test_origin_none_is_not_shown() -> None:
     shown = runner.invoke(idiom_app, ["show", "袭人故智"])
     assert shown.exit_code == 0 and "出处" not in shown.output
+
+
+def test_find_and_search_say_so_when_nothing_matches() -> None:
+    nothing = runner.invoke(idiom_app, ["find", "嗯嗯嗯"])
+    assert nothing.exit_code == 1 and "没有找到" in nothing.output
+    unknown = runner.invoke(idiom_app, ["search", "qqqqqq", "--lang", "en"])
+    assert unknown.exit_code == 1 and "not in the idiom dictionary" in unknown.output
+    found = runner.invoke(idiom_app, ["search", "hstz"])
+    assert found.exit_code == 0 and found.output.startswith("画蛇添足\t")

@@ -71,6 +71,10 @@ def test_bad_requests_get_clear_errors(client: httpx.Client) -> None:
     assert long.status_code == 400
     bad = client.post("/v1/knowledge/documents", json={"title": "t"}, headers=ADMIN)
     assert bad.status_code == 400
+    newline = client.post("/v1/knowledge/documents",
+                          json={"id": "a\nb", "title": "t", "text": "x"}, headers=ADMIN)
+    assert newline.status_code == 400 and "control character" in newline.text
+    assert client.get("/v1/knowledge/documents").json()["total"] == 0
 
 
 def test_upload_reports_and_refuses_before_storing(client: httpx.Client) -> None:

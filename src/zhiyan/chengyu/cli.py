@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 
 from zhiyan.chengyu.dictionary import get_dictionary
 from zhiyan.chengyu.skills import SkillInputError, explain, find_by_meaning, judge_usage
+from zhiyan.i18n import t
 
 idiom_app = typer.Typer(help="Chinese idioms (成语): explain, find, judge, chain game, cloze.",
                         no_args_is_help=True)
@@ -19,7 +20,7 @@ LangOption = Annotated[str, typer.Option("--lang", "-l", help="answer language (
 ConfigOption = Annotated[Path | None, typer.Option("--config", "-c", help="TOML settings file")]
 
 
-def _fail(exc: SkillInputError, lang: str) -> None:
+def _fail(exc: SkillInputError, lang: str) -> NoReturn:
     typer.echo(exc.message(lang), err=True)
     raise typer.Exit(2)
 
@@ -56,19 +57,27 @@ def find(description: str, k: Annotated[int, typer.Option("-k")] = 5,
          lang: LangOption = "zh") -> None:
     """Idioms for a described meaning (reverse lookup), best first."""
     try:
-        for idiom, score in find_by_meaning(description, k):
-            typer.echo(f"{idiom.word}\t{score:.1f}\t{idiom.explanation}")
+        found = find_by_meaning(description, k)
     except SkillInputError as exc:
         _fail(exc, lang)
+    if not found:
+        typer.echo(t("chengyu.find_none", lang, description=description), err=True)
+        raise typer.Exit(1)
+    for idiom, score in found:
+        typer.echo(f"{idiom.word}\t{score:.1f}\t{idiom.explanation}")
 
 
 @idiom_app.command("search")
-def search(text: str, k: Annotated[int, typer.Option("-k")] = 5) -> None:
+def search(text: str, k: Annotated[int, typer.Option("-k")] = 5,
+           lang: LangOption = "zh") -> None:
     """Idioms spelled like `text`: exact, pinyin, initials or one character off."""
     dictionary = get_dictionary()
     found = [d for d in [dictionary.lookup(text)] if d]
     found += dictionary.by_pinyin(text) + dictionary.by_abbreviation(text)
     found += dictionary.closest(text, k)
+    if not found:
+        typer.echo(t("chengyu.unknown", lang, word=text), err=True)
+        raise typer.Exit(1)
     seen: set[str] = set()
     for idiom in found:
         if idiom.word not in seen and len(seen) < k:

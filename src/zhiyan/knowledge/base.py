@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import threading
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -78,6 +79,9 @@ class KnowledgeBase:
         """ValueError with a clear message for a document that cannot be stored."""
         if not doc.id or not doc.id.strip():
             raise ValueError("a document needs a non-empty id")
+        if any(unicodedata.category(ch) == "Cc" for ch in doc.id):
+            # a newline or tab in an id could not be typed into a URL or a CLI argument
+            raise ValueError(f"document id {doc.id!r} contains a control character")
         if not doc.title.strip():
             raise ValueError(f"document {doc.id!r} has no title")
         if not doc.text.strip():
