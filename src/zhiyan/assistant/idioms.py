@@ -44,8 +44,9 @@ _CHAIN = re.compile(r"成语接龙|接龙|(?:play|start)\b.*\bidiom chain|idiom 
                     re.IGNORECASE)
 #: asking about the game is not asking to play it
 _ABOUT = re.compile(r"是什么|什么是|什么意思|规则|\bwhat\b|\brules?\b", re.IGNORECASE)
+#: (not a bare "stop": on SMS that word unsubscribes, before the assistant sees it)
 _CHAIN_END = re.compile(r"^(?:结束|不玩了|退出|停止|不接了)(?:接龙|游戏)?|^(?:stop|quit|end)"
-                        r"(?: the)?(?: game| chain)?$", re.IGNORECASE)
+                        r"(?: the)? (?:game|chain)$", re.IGNORECASE)
 _CHAIN_HINT = re.compile(r"^(?:提示|帮我接|你帮我接|替我接|hint)$", re.IGNORECASE)
 _HOMOPHONE = re.compile(r"同音|谐音|homophone", re.IGNORECASE)
 _FIND = re.compile(
