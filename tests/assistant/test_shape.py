@@ -10,6 +10,12 @@ def test_markdown_becomes_plain_text() -> None:
     assert to_plain(text) == "Title\nBold and code and a link (http://x.y)\n- item"
 
 
+def test_a_blank_to_fill_is_not_taken_for_emphasis() -> None:
+    assert to_plain("他写完又加了一段，真是____。选项：画蛇添足") == \
+        "他写完又加了一段，真是____。选项：画蛇添足"
+    assert to_plain("**粗体**、__也粗__ 和 _斜体_") == "粗体、也粗 和 斜体"
+
+
 def test_limit_keeps_the_sources_and_marks_the_cut() -> None:
     answer = "Nairobi is the capital of Kenya. " * 20
     shaped = shape(answer, lang="en", markdown=False, max_chars=160,

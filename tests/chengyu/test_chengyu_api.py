@@ -82,8 +82,8 @@ def test_cloze_solves_and_rejects_malformed_candidates(live_server: LiveServer) 
         for candidates, reason in [
             ("画蛇添足", "must be a list"),
             (["画蛇添足"], "2 to 20"),
-            (["画蛇添足", 3], "candidate 1"),
-            (["画蛇添足", "画蛇添足"], "must not repeat"),
+            (["画蛇添足", 3], "candidate 2 is empty"),
+            (["画蛇添足", "画蛇添足"], "repeated"),
         ]:
             bad = client.post("/v1/chengyu/cloze", json={"content": content,
                                                          "candidates": candidates,
@@ -93,6 +93,8 @@ def test_cloze_solves_and_rejects_malformed_candidates(live_server: LiveServer) 
         no_blank = client.post("/v1/chengyu/cloze", json={
             "content": "没有空格", "candidates": ["画蛇添足", "守株待兔"]})
         assert no_blank.status_code == 400 and "#idiom#" in no_blank.json()["error"]["message"]
+        # the reason in the user's language, not English inside a Chinese sentence
+        assert "现在有0个" in no_blank.json()["error"]["message"]
 
 
 def test_chain_without_a_word_is_refused_in_the_users_language(

@@ -168,7 +168,7 @@ async def _cloze(skill: Skill, lang: str, engine: Engine) -> str:
     try:
         item = parse_item(skill.arg, skill.candidates)
     except ClozeInputError as exc:
-        return t("chengyu.cloze_bad", lang, reason=str(exc))
+        return exc.message(lang)
     word = item.candidates[(await ClozeSolver(engine).solve(item)).choice]
     idiom = get_dictionary().lookup(word)
     if idiom is None:

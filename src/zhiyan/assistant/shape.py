@@ -9,7 +9,8 @@ import re
 from zhiyan.i18n import t
 
 _LINK = re.compile(r"\[([^\]]+)\]\((\S+?)\)")
-_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`{1,3})(?=\S)(.+?)(?<=\S)\1")
+#: the marked text must hold something besides markers: "____" is a blank to fill, not bold
+_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`{1,3})(?=[^\s*_])(.+?)(?<=[^\s*_])\1")
 _HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
 _BULLET = re.compile(r"^\s*[*+]\s+", re.MULTILINE)
 _FENCE = re.compile(r"^```\w*\s*$", re.MULTILINE)

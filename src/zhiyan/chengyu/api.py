@@ -206,7 +206,7 @@ async def cloze(body: ClozeRequest, request: Request) -> Any:
     try:
         item = parse_item(body.content, body.candidates)
     except ClozeInputError as exc:
-        return _error(400, t("chengyu.cloze_bad", lang, reason=str(exc)), "bad_cloze")
+        return _error(400, exc.message(lang), "bad_cloze")
     result = await ClozeSolver(request.app.state.engine).solve(item)
     return {
         "choice": result.choice,

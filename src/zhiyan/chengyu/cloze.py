@@ -38,6 +38,7 @@ from zhiyan.chengyu.dictionary import get_dictionary, has_chinese, to_simplified
 from zhiyan.chengyu.meaning import get_dense_meaning, get_meaning_index
 from zhiyan.engine.base import Engine
 from zhiyan.engine.errors import EngineError
+from zhiyan.i18n import t
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,17 @@ CONFIDENT = 0.6
 
 
 class ClozeInputError(ValueError):
-    """A cloze request that cannot be solved as given; the message says why."""
+    """A cloze request that cannot be solved as given. `str()` says why in English (logs,
+    the CLI); `message(lang)` says it in the user's language (i18n `chengyu.cloze_<key>`)."""
+
+    def __init__(self, key: str, english: str, **values: object) -> None:
+        super().__init__(english)
+        self.key = key
+        self.values = values
+
+    def message(self, lang: str | None) -> str:
+        reason = t(f"chengyu.cloze_{self.key}", lang, **self.values)
+        return t("chengyu.cloze_bad", lang, reason=reason)
 
 
 @dataclass
@@ -96,27 +107,32 @@ def parse_item(content: object, candidates: object, answer: object = None,
                item_id: object = None) -> ClozeItem:
     """Validate one cloze item, saying exactly what is wrong with a bad one."""
     if not isinstance(content, str) or not content.strip():
-        raise ClozeInputError("content must be a non-empty string")
+        raise ClozeInputError("no_content", "content must be a non-empty string")
     blanks = content.count(BLANK)
     if blanks != 1:
-        raise ClozeInputError(f"content must contain exactly one {BLANK} blank, found {blanks}")
+        raise ClozeInputError("blanks", f"content must contain exactly one {BLANK} blank, "
+                              f"found {blanks}", found=blanks)
     if not isinstance(candidates, list):
-        raise ClozeInputError("candidates must be a list of idioms")
+        raise ClozeInputError("not_list", "candidates must be a list of idioms")
     if not 2 <= len(candidates) <= 20:
-        raise ClozeInputError(f"candidates must list 2 to 20 idioms, got {len(candidates)}")
+        raise ClozeInputError("count", f"candidates must list 2 to 20 idioms, got "
+                              f"{len(candidates)}", got=len(candidates))
     cleaned: list[str] = []
     for i, candidate in enumerate(candidates):
         if not isinstance(candidate, str) or not candidate.strip():
-            raise ClozeInputError(f"candidate {i} must be a non-empty string")
+            raise ClozeInputError("empty_candidate", f"candidate {i} must be a non-empty "
+                                  "string", n=i + 1)
         if BLANK in candidate or "\n" in candidate or len(candidate.strip()) > 20 \
                 or not has_chinese(candidate):
-            raise ClozeInputError(f"candidate {i} is not an idiom: {candidate[:30]!r}")
+            raise ClozeInputError("not_idiom", f"candidate {i} is not an idiom: "
+                                  f"{candidate[:30]!r}", n=i + 1, text=candidate[:30])
         cleaned.append(candidate.strip())
     # 畫蛇添足 and 画蛇添足 are one idiom: the solver would split its score between them
     if len({to_simplified(c) for c in cleaned}) != len(cleaned):
-        raise ClozeInputError("candidates must not repeat")
+        raise ClozeInputError("repeat", "candidates must not repeat")
     if answer is not None and (not isinstance(answer, int) or not 0 <= answer < len(cleaned)):
-        raise ClozeInputError(f"answer must be an index into candidates, got {answer!r}")
+        raise ClozeInputError("answer", f"answer must be an index into candidates, got "
+                              f"{answer!r}")
     return ClozeItem(content, cleaned, answer, None if item_id is None else str(item_id))
 
 
