@@ -65,3 +65,17 @@ async def test_chat_search_keeps_a_passage_whose_title_the_question_names(
         assert [p.doc_id for p in passages] == ["hc"]
     finally:
         kb.close()
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("what does hua she tian zu mean", "画蛇添足"),
+    ("huà shé tiān zú?", "画蛇添足"),
+    ("Explain lv jian bu xian please", "屡见不鲜"),
+    ("apa maksud ma ma hu hu", "马马虎虎"),
+    ("hua she tian zu is nice", None),  # neither alone nor asked about
+    ("can you tell me the capital", None),
+    ("what is the meaning of life", None),
+])
+def test_an_idiom_asked_about_in_pinyin_is_found(text: str, word: str | None) -> None:
+    found = router.find_idiom(text)
+    assert (found.word if found else None) == word

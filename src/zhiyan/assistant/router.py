@@ -77,19 +77,43 @@ class IdiomEntry:
 
 
 def find_idiom(text: str) -> IdiomEntry | None:
-    """The idiom a message asks about: a dictionary idiom in it, when the message is the
-    idiom alone or asks what one means."""
+    """The idiom a message asks about: a dictionary idiom in it, in characters or in
+    pinyin ("what does hua she tian zu mean"), when the message is the idiom alone or asks
+    what one means."""
     if not re.search(r"[\u4e00-\u9fff]{4}", text):
-        return None
+        return _pinyin_idiom(text)
     from zhiyan.chengyu.detect import find_idioms
 
     for match in find_idioms(text):
         alone = len(re.sub(r"[\W\s]", "", text)) <= len(match.word) + 1
         if alone or _MEANING_CUES.search(text):
-            idiom = match.idiom
-            return IdiomEntry(idiom.word, idiom.pinyin, idiom.explanation, idiom.derivation,
-                              idiom.example)
+            return _entry(match.idiom)
     return None
+
+
+_PINYIN_SYLLABLE = re.compile(r"[a-zA-Zü:āáǎàēéěèīíǐìōóǒòūúǔùǖǘǚǜ]{1,7}")
+
+
+def _pinyin_idiom(text: str) -> IdiomEntry | None:
+    """An idiom spelled in pinyin, one syllable a word: 4 to 8 words in a row that spell
+    exactly an idiom's pinyin (with or without tones; English words rarely do)."""
+    words = _PINYIN_SYLLABLE.findall(text)
+    if len(words) < 4 or not (len(words) <= 8 or _MEANING_CUES.search(text)):
+        return None
+    from zhiyan.chengyu.dictionary import get_dictionary
+
+    dictionary = get_dictionary()
+    for size in range(4, 9):
+        for start in range(len(words) - size + 1):
+            found = dictionary.by_pinyin(" ".join(words[start:start + size]))
+            if found and (size == len(words) or _MEANING_CUES.search(text)):
+                return _entry(found[0])
+    return None
+
+
+def _entry(idiom: Any) -> IdiomEntry:
+    return IdiomEntry(idiom.word, idiom.pinyin, idiom.explanation, idiom.derivation,
+                      idiom.example)
 
 
 def idiom_passage(entry: IdiomEntry) -> Passage:
