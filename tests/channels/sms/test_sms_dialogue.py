@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from zhiyan.assistant.turn import Reply, Turn
 from zhiyan.channels.sms.dialogue import Snapshot, decide, error_decision
 from zhiyan.channels.sms.echo import EchoAssistant
 from zhiyan.channels.sms.sessions import Session, utc_day
@@ -75,6 +76,24 @@ async def test_more_walks_through_a_long_answer() -> None:
     assert text == "That was all. Send a new question."
     rebuilt = " ".join(p.removesuffix(" (reply MORE)") for p in parts)
     assert rebuilt == f"You said: {long}"
+
+
+@pytest.mark.anyio
+async def test_more_goes_on_in_the_answers_language() -> None:
+    """An English keyword asks for the rest of a Chinese answer: the rest's hint stays
+    Chinese, as the first page's was."""
+    long = "".join(f"第{i}句话说的是这个回答的一部分内容。" for i in range(40))
+
+    class Chinese:
+        async def respond(self, turn: Turn) -> Reply:
+            return Reply(text=long, lang="zh", kind="answer")
+
+    asked = await decide(Snapshot(Session(NUMBER), 0), "问题", Chinese(),
+                         SmsSettings(segment_budget=1), NOW)
+    hint = '（回复"更多"）'  # SMS text straightens the quotes of the catalog's hint
+    assert asked.reply and asked.reply.text.endswith(hint)
+    outcome, text, _ = await _say("MORE", asked.session, segment_budget=1)
+    assert outcome == "more" and text and text.endswith(hint)
 
 
 def test_error_reply_is_the_apology() -> None:

@@ -63,6 +63,13 @@ def load_snapshot(conn: sqlite3.Connection, msisdn: str, now: float) -> Snapshot
     )
 
 
+def _language_of(text: str) -> str | None:
+    from zhiyan.assistant.language import detect
+
+    found = detect(text[:300]).lang
+    return found if found in LANGUAGES else None
+
+
 async def decide(snapshot: Snapshot, text: str, assistant: Responder,
                  settings: SmsSettings, now: float) -> Decision:
     session = dataclasses.replace(snapshot.session)
@@ -93,7 +100,9 @@ async def decide(snapshot: Snapshot, text: str, assistant: Responder,
     if command and command.kind == "more":
         if not session.pending_more:
             return say("nothing_more", "more")
-        shaped = shape(session.pending_more, lang, budget)
+        # the rest goes on in the answer's language, whichever word asked for it ("MORE")
+        rest_lang = session.lang or _language_of(session.pending_more) or lang
+        shaped = shape(session.pending_more, rest_lang, budget)
         session.pending_more = shaped.rest
         return Decision("more", shaped, session)
 
