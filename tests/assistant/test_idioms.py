@@ -19,6 +19,8 @@ from zhiyan.i18n import t
     ("玩同音成语接龙", False, Skill("chain_start", homophone=True)),
     ("let's play idiom chain", False, Skill("chain_start")),
     ("成语接龙是什么？", False, None),
+    ("来接龙吧", False, Skill("chain_start")),
+    ("我们班明天有接龙比赛", False, None),
     ("what is an idiom chain?", False, None),
     ("足智多谋", True, Skill("chain_move", "足智多谋")),
     ("足智多谋。", True, Skill("chain_move", "足智多谋")),

@@ -40,8 +40,8 @@ class Skill:
     candidates: list[str] = field(default_factory=list)
 
 
-_CHAIN = re.compile(r"成语接龙|接龙|(?:play|start)\b.*\bidiom chain|idiom chain game",
-                    re.IGNORECASE)
+_CHAIN = re.compile(r"成语接龙|(?:来|玩|开始|一起)\S{0,3}接龙|接龙(?:吧|吗|游戏)"
+                    r"|(?:play|start)\b.*\bidiom chain|idiom chain game", re.IGNORECASE)
 #: asking about the game is not asking to play it
 _ABOUT = re.compile(r"是什么|什么是|什么意思|规则|\bwhat\b|\brules?\b", re.IGNORECASE)
 #: (not a bare "stop": on SMS that word unsubscribes, before the assistant sees it)
