@@ -75,7 +75,8 @@ def test_sigkilled_workers_reply_exactly_once(settings: Settings, shared_engine:
                                               gateway: Gateway, tmp_path: Path) -> None:
     seed = int(os.environ.get("ZHIYAN_TEST_SEED") or time.time())  # printed below: rerun
     rng = random.Random(seed)
-    gateway.delay = 0.02  # widen the window between "gateway has it" and "marked sent"
+    gateway.delay = 0.05  # widen the window between "gateway has it" and "marked sent",
+    # and make the queue last several worker lives (at 0.02 s some seeds drained it in two)
     accepting = sms_settings(settings, worker_in_server=False,
                              providers={"generic": {"send_url": f"{gateway.url}/generic/send"}})
     expected: dict[str, tuple[str, str]] = {}
