@@ -13,6 +13,8 @@ from zhiyan.knowledge.types import Document
 # (cp950, Windows' Big5, has characters such as 碁 that plain Big5 lacks). Either codec
 # decodes much of the other's bytes without error, into unlikely characters; the reading
 # kept is the one made of common characters, and only when it is clearly text.
+# (charset-normalizer, limited to these two codecs, reads a short GBK note such as
+# "短文本。" as cp950 mojibake; this check reads it right.)
 _LEGACY = ("gb18030", "cp950")
 _PLAUSIBLE = 0.75
 
