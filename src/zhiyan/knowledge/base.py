@@ -87,10 +87,18 @@ class KnowledgeBase:
         if not doc.text.strip():
             raise ValueError(f"document {doc.id!r} has no text")
 
-    def prepare(self, doc: Document) -> PreparedDocument:
+    def _settle(self, doc: Document) -> None:
+        """Validate, and detect the language where none is given: the content hash covers
+        the language, so this comes before any comparison with what is stored."""
         self.validate(doc)
         if not doc.lang or doc.lang == "und":
             doc.lang = detect_lang(doc.text)
+
+    def prepare(self, doc: Document) -> PreparedDocument:
+        self._settle(doc)
+        return self._chunk(doc)
+
+    def _chunk(self, doc: Document) -> PreparedDocument:
         chunks = []
         for piece in chunk_text(doc.text, self.settings.chunk_chars):
             chunks.append(PreparedChunk(
@@ -118,15 +126,13 @@ class KnowledgeBase:
         current = self.store.current_hashes([d.id for d in docs])
         changed: dict[str, PreparedDocument] = {}
         for doc in docs:
-            self.validate(doc)
-            if not doc.lang or doc.lang == "und":
-                doc.lang = detect_lang(doc.text)
+            self._settle(doc)
             if current.get(doc.id) == doc.content_hash():
                 # unchanged: no chunking or tokenizing; and it wins over an earlier
                 # duplicate of its id in this batch, like any later duplicate
                 changed.pop(doc.id, None)
                 continue
-            changed[doc.id] = self.prepare(doc)  # the last of duplicate ids in a batch wins
+            changed[doc.id] = self._chunk(doc)  # the last of duplicate ids in a batch wins
         vectors = self._embed(list(changed.values()))
         results = self.store.write(list(changed.values()), vectors, progress)
         written = {r.doc_id for r in results}
