@@ -11,6 +11,7 @@ import typer
 
 from zhiyan.chengyu.dictionary import get_dictionary
 from zhiyan.chengyu.skills import SkillInputError, explain, find_by_meaning, judge_usage
+from zhiyan.engine.base import Engine
 from zhiyan.i18n import t
 
 idiom_app = typer.Typer(help="Chinese idioms (成语): explain, find, judge, chain game, cloze.",
@@ -25,6 +26,14 @@ def _fail(exc: SkillInputError, lang: str) -> NoReturn:
     raise typer.Exit(2)
 
 
+def _engine(model: str) -> Engine:
+    """A one-slot engine with a short context: a skill's prompts are a few hundred tokens."""
+    from zhiyan.config import EngineSettings
+    from zhiyan.engine.factory import build_engine
+
+    return build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+
+
 @idiom_app.command("show")
 def show(word: str, lang: LangOption = "zh",
          model: Annotated[str | None, typer.Option(
@@ -32,12 +41,7 @@ def show(word: str, lang: LangOption = "zh",
                   "or a .gguf); without it the dictionary's Chinese is shown")] = None,
          ) -> None:
     """Explain an idiom (by characters, traditional characters or pinyin)."""
-    engine = None
-    if model and lang != "zh":
-        from zhiyan.config import EngineSettings
-        from zhiyan.engine.factory import build_engine
-
-        engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+    engine = _engine(model) if model and lang != "zh" else None
 
     async def go() -> str:
         try:
@@ -109,12 +113,7 @@ def judge(sentence: str, word: str, lang: LangOption = "zh",
               help="ask this model whether the meaning fits (default: form only)")] = None,
           ) -> None:
     """Whether an idiom is used correctly in a sentence, and why."""
-    engine = None
-    if model:
-        from zhiyan.config import EngineSettings
-        from zhiyan.engine.factory import build_engine
-
-        engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+    engine = _engine(model) if model else None
 
     async def go() -> None:
         try:
@@ -162,15 +161,13 @@ def cloze(content: str, candidates: Annotated[str, typer.Argument(help="comma-se
           ) -> None:
     """Choose the idiom for the #idiom# blank in CONTENT."""
     from zhiyan.chengyu.cloze import ClozeInputError, ClozeSolver, parse_item
-    from zhiyan.config import EngineSettings
-    from zhiyan.engine.factory import build_engine
 
     try:
         item = parse_item(content, [c for c in candidates.replace("，", ",").split(",") if c])
     except ClozeInputError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None
-    engine = build_engine(EngineSettings(model=model, context_size=1024, parallel=1))
+    engine = _engine(model)
 
     async def go() -> int:
         try:
